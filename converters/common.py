@@ -1,0 +1,104 @@
+"""Names, errors and bookkeeping shared by every converter module.
+
+Nothing here imports torch or TensorFlow: the CLI imports this module to parse `--targets`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from pipeline.errors import BertEdgeError
+
+INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+OUTPUT_NAME = "logits"
+DEFAULT_MAX_SEQ_LENGTH = 128
+REPORT_NAME = "convert.json"
+
+# backend id -> artifact file name (docs/ARCHITECTURE.md); the order is the conversion order.
+ARTIFACTS = {
+    "onnx": "model.onnx",
+    "tflite_fp32": "model_fp32.tflite",
+    "tflite_int8": "model_int8.tflite",
+    "tflite_int8_full": "model_int8_full.tflite",
+    "ptl_int8": "model_int8.ptl",
+}
+BACKENDS = tuple(ARTIFACTS)
+TFLITE_BACKENDS = ("tflite_fp32", "tflite_int8", "tflite_int8_full")
+
+# Model types the converters know how to wrap (3 int inputs, eager attention that takes a
+# prepared additive 4D mask). The distill stage builds only these.
+SUPPORTED_MODEL_TYPES = ("bert", "mobilebert")
+
+
+class ConversionError(BertEdgeError):
+    """A conversion stage failed. `str()` is the one-line user message."""
+
+    def __init__(self, stage: str, reason: str, op: Optional[str] = None,
+                 debug_dir: Optional[str | os.PathLike] = None):
+        self.stage, self.reason, self.op = stage, _one_line(reason), op
+        self.debug_dir = str(debug_dir) if debug_dir else None
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        msg = f"convert stage '{self.stage}' failed"
+        if self.op:
+            msg += f" on op {self.op}"
+        msg += f": {self.reason}"
+        if self.debug_dir:
+            msg += f" (intermediate files kept in {self.debug_dir})"
+        return msg
+
+    def with_debug_dir(self, debug_dir) -> "ConversionError":
+        self.debug_dir = str(debug_dir)
+        self.args = (self._message(),)
+        return self
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_targets(spec: str | Iterable[str] | None) -> list[str]:
+    """'all', None, 'tflite_int8,ptl_int8' or a list -> backend ids in conversion order."""
+    if spec is None:
+        return list(BACKENDS)
+    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec)]
+    items = [s for s in items if s]
+    if not items or items == ["all"]:
+        return list(BACKENDS)
+    unknown = [s for s in items if s not in ARTIFACTS]
+    if unknown:
+        raise BertEdgeError(f"unknown convert target(s) {', '.join(unknown)} "
+                            f"(choose from {', '.join(BACKENDS)}, or 'all')")
+    return [b for b in BACKENDS if b in items]
+
+
+def quiet_tensorflow() -> None:
+    """Silence TF/absl start-up noise; must run before TensorFlow is imported to take effect."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+@dataclass
+class StageLog:
+    """Per-stage wall times for the conversion report."""
+
+    seconds: dict = field(default_factory=dict)
+    t0: float = field(default_factory=time.perf_counter)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + seconds, 3)
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.t0, 3)
+
+
+def file_size(path: str | Path) -> int:
+    return Path(path).stat().st_size

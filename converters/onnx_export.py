@@ -1,0 +1,145 @@
+"""PyTorch student -> ONNX: fixed [1, L] int32 inputs, `logits` output, simplified.
+
+The export wrapper does the int32 -> int64 casts and builds the additive attention mask itself
+(a [1, 1, 1, L] float tensor, which BERT and MobileBERT take as-is), so the exported graph has one
+explicit, bounded mask path instead of whatever mask helper the transformers version traces.
+"""
+from __future__ import annotations
+
+import collections
+import warnings
+from pathlib import Path
+from typing import Optional
+
+from converters.common import INPUT_NAMES, OUTPUT_NAME, ConversionError
+
+# Added to attention scores at padded key positions. exp(-10000) == 0 in float32, so float
+# graphs are exact; the TFLite full-int8 path rebinds it (see tflite.py) because calibration
+# must cover the whole range of the masked scores.
+MASK_VALUE = -10000.0
+OPSET = 17
+
+# ONNX ops that onnx2tf can only lower to TensorFlow Select (Flex) ops, with the usual cause.
+FLEX_ONLY_ONNX_OPS = {
+    "Erf": "exact GELU (hidden_act='gelu'); use hidden_act='gelu_new' (tanh GELU) for the "
+           "student, or convert with approximate_gelu=True / --approximate-gelu",
+}
+
+
+def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE):
+    """nn.Module(input_ids, attention_mask, token_type_ids) -> logits for export/tracing.
+
+    mask_input='int': attention_mask is the 0/1 int mask of the contract.
+    mask_input='bias': the second input is already the float additive bias [1, L] (used for the
+    graph handed to onnx2tf; the TF signature computes it from the int mask).
+    """
+    import torch
+
+    class ExportWrapper(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            if mask_input == "bias":
+                bias = attention_mask.to(torch.float32)
+            else:
+                bias = (1.0 - attention_mask.to(torch.float32)) * mask_value
+            out = self.inner(input_ids=input_ids.to(torch.long),
+                             attention_mask=bias[:, None, None, :],
+                             token_type_ids=token_type_ids.to(torch.long),
+                             return_dict=False)
+            return out[0]
+
+    return ExportWrapper(model).eval()  # eval() on the wrapper too: no captured Dropout
+
+
+def approximate_gelu_(model) -> int:
+    """Swap exact (erf) GELU modules for tanh GELU in place; returns how many were swapped."""
+    import torch
+    from transformers import activations
+
+    exact = tuple(c for c in (getattr(activations, "GELUActivation", None),) if c is not None)
+    swapped = 0
+    for parent in model.modules():
+        for name, child in list(parent.named_children()):
+            if (isinstance(child, exact) and not getattr(child, "approximate", False)) or \
+                    (isinstance(child, torch.nn.GELU) and child.approximate == "none"):
+                setattr(parent, name, torch.nn.GELU(approximate="tanh"))
+                swapped += 1
+    return swapped
+
+
+def example_inputs(max_seq_length: int, mask_input: str = "int"):
+    import torch
+
+    ids = torch.zeros(1, max_seq_length, dtype=torch.int32)
+    ids[0, 0], ids[0, 1] = 101, 102
+    mask = torch.zeros(1, max_seq_length, dtype=torch.int32)
+    mask[0, :2] = 1
+    if mask_input == "bias":
+        mask = (1.0 - mask.float()) * MASK_VALUE
+    return ids, mask, torch.zeros(1, max_seq_length, dtype=torch.int32)
+
+
+def export_onnx(model, path: str | Path, max_seq_length: int, mask_input: str = "int",
+                opset: int = OPSET, stage: str = "onnx") -> None:
+    """torch.onnx.export (TorchScript exporter) of the wrapped model to `path` (not simplified)."""
+    import torch
+
+    wrapper = make_wrapper(model, mask_input=mask_input)
+    args = example_inputs(max_seq_length, mask_input)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(wrapper, args, str(path), input_names=list(INPUT_NAMES),
+                              output_names=[OUTPUT_NAME], opset_version=opset,
+                              do_constant_folding=True, dynamo=False)
+    except Exception as e:
+        op = _op_from_text(str(e))
+        raise ConversionError(stage, f"torch.onnx.export failed: {type(e).__name__}: {e}",
+                              op=op) from e
+
+
+def simplify_onnx(src: str | Path, dst: str | Path, stage: str = "onnx") -> dict:
+    """onnxsim in-process (one pass, to a fixed point); returns op counts before/after."""
+    import onnx
+    import onnxsim
+
+    model = onnx.load(str(src))
+    before = len(model.graph.node)
+    try:
+        simplified, ok = onnxsim.simplify(model)
+        if ok and len(simplified.graph.node) < before:
+            again, ok2 = onnxsim.simplify(simplified)
+            if ok2 and len(again.graph.node) < len(simplified.graph.node):
+                simplified = again
+    except Exception as e:
+        raise ConversionError(stage, f"onnxsim failed: {type(e).__name__}: {e}") from e
+    if not ok:
+        raise ConversionError(stage, "onnxsim could not verify the simplified graph")
+    onnx.save(simplified, str(dst))
+    return {"nodes_before": before, "nodes_after": len(simplified.graph.node)}
+
+
+def onnx_op_counts(path: str | Path) -> dict:
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return dict(sorted(collections.Counter(n.op_type for n in model.graph.node).items()))
+
+
+def check_tflite_lowerable(op_counts: dict, stage: str) -> None:
+    """Fail before onnx2tf on ops that would only become Flex ops."""
+    for op, why in FLEX_ONLY_ONNX_OPS.items():
+        if op in op_counts:
+            raise ConversionError(stage, f"ONNX op {op} (x{op_counts[op]}) has no TFLite builtin "
+                                         f"equivalent (it would become Flex{op}); cause: {why}",
+                                  op=op)
+
+
+def _op_from_text(text: str) -> Optional[str]:
+    import re
+
+    m = re.search(r"(aten::\w+|prim::\w+|quantized::\w+)", text)
+    return m.group(1) if m else None

@@ -1,0 +1,243 @@
+"""Run any artifact through its real runtime: `load_runner(path).logits(ids, mask, types)`.
+
+- `.onnx`    -> onnxruntime (CPU)
+- `.tflite`  -> ai_edge_litert Interpreter (builtin ops only; there is no Flex delegate), inputs
+               bound by tensor/signature NAME, never by position
+- `.ptl`     -> torch lite interpreter (`torch.jit.mobile._load_for_lite_interpreter`)
+- directory  -> the Hugging Face model itself (fp32, eager attention), the float reference
+
+Inputs are int32 numpy arrays [n, L]; artifacts have a fixed [1, L] shape and are run row by row.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from converters.common import INPUT_NAMES, OUTPUT_NAME
+from pipeline.errors import BertEdgeError
+
+
+def default_threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class Runner:
+    backend: str = ""
+    max_seq_length: Optional[int] = None  # fixed input length of an artifact; None = any
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def logits(self, input_ids, attention_mask, token_type_ids) -> np.ndarray:
+        ids, mask, types = (_as_2d_int32(a, n) for a, n in
+                            zip((input_ids, attention_mask, token_type_ids), INPUT_NAMES))
+        if not (ids.shape == mask.shape == types.shape):
+            raise BertEdgeError(f"{self.path}: input shapes differ: {ids.shape}, {mask.shape}, "
+                                f"{types.shape}")
+        if self.max_seq_length is not None and ids.shape[1] != self.max_seq_length:
+            raise BertEdgeError(f"{self.path}: inputs have length {ids.shape[1]}, the model takes "
+                                f"exactly {self.max_seq_length} (pad to max_seq_length)")
+        return self._run(ids, mask, types)
+
+    def _run(self, ids, mask, types) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.backend} {self.path}>"
+
+
+def _as_2d_int32(a, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2:
+        raise BertEdgeError(f"{name}: expected a [n, L] array, got shape {a.shape}")
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+class OnnxRunner(Runner):
+    backend = "onnx"
+
+    def __init__(self, path, num_threads: Optional[int] = None):
+        super().__init__(path)
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = num_threads or default_threads()
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name: i for i in self.session.get_inputs()}
+        missing = [n for n in INPUT_NAMES if n not in self.inputs]
+        if missing:
+            raise BertEdgeError(f"{path}: ONNX graph has no input(s) {', '.join(missing)}")
+        shape = self.inputs["input_ids"].shape
+        self.max_seq_length = shape[1] if isinstance(shape[1], int) else None
+        self._dtypes = {n: np.int64 if "int64" in self.inputs[n].type else np.int32 for n in INPUT_NAMES}
+
+    def _run(self, ids, mask, types):
+        rows = []
+        for i in range(ids.shape[0]):
+            feed = {n: a[i:i + 1].astype(self._dtypes[n]) for n, a in zip(INPUT_NAMES, (ids, mask, types))}
+            rows.append(self.session.run([OUTPUT_NAME], feed)[0])
+        return np.concatenate(rows, axis=0).astype(np.float32)
+
+
+class TFLiteRunner(Runner):
+    backend = "tflite"
+
+    def __init__(self, path, num_threads: Optional[int] = None):
+        super().__init__(path)
+        from ai_edge_litert.interpreter import Interpreter
+
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads or default_threads())
+            self.interpreter.allocate_tensors()
+        except (RuntimeError, ValueError) as e:
+            raise BertEdgeError(f"{path}: LiteRT cannot load the model "
+                                f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from e
+        details = self.interpreter.get_input_details()
+        by_name = {d["name"]: d for d in details}
+        if all(n in by_name for n in INPUT_NAMES):
+            # Tensor names are the clean contract names: bind by tensor index.
+            self._in = {n: by_name[n] for n in INPUT_NAMES}
+        else:
+            # Fall back to the signature's input names (e.g. serving_default_input_ids:0 tensors).
+            sigs = self.interpreter.get_signature_list()
+            if not sigs:
+                raise BertEdgeError(f"{path}: TFLite inputs are {sorted(by_name)}; expected tensors "
+                                    f"or a signature named {', '.join(INPUT_NAMES)}")
+            key = "serving_default" if "serving_default" in sigs else next(iter(sigs))
+            runner = self.interpreter.get_signature_runner(key)
+            sig_in = runner.get_input_details()
+            if not all(n in sig_in for n in INPUT_NAMES):
+                raise BertEdgeError(f"{path}: signature '{key}' inputs are {sorted(sig_in)}; "
+                                    f"expected {', '.join(INPUT_NAMES)}")
+            self._in = {n: sig_in[n] for n in INPUT_NAMES}
+        outs = self.interpreter.get_output_details()
+        named = [d for d in outs if d["name"] == OUTPUT_NAME]
+        if not named and len(outs) != 1:
+            raise BertEdgeError(f"{path}: no output tensor named '{OUTPUT_NAME}'")
+        self._out = (named or outs)[0]
+        self.max_seq_length = int(self._in["input_ids"]["shape"][1])
+
+    def _run(self, ids, mask, types):
+        it = self.interpreter
+        rows = []
+        for i in range(ids.shape[0]):
+            for n, a in zip(INPUT_NAMES, (ids, mask, types)):
+                d = self._in[n]
+                it.set_tensor(d["index"], a[i:i + 1].astype(d["dtype"]))
+            it.invoke()
+            y = it.get_tensor(self._out["index"])
+            if self._out["dtype"] != np.float32:  # quantized output: dequantize
+                scale, zero = self._out["quantization"]
+                y = (y.astype(np.float32) - zero) * scale
+            rows.append(np.array(y, dtype=np.float32))
+        return np.concatenate(rows, axis=0)
+
+
+class PtlRunner(Runner):
+    backend = "ptl"
+
+    def __init__(self, path, num_threads: Optional[int] = None, max_seq_length: Optional[int] = None):
+        super().__init__(path)
+        import torch
+        from torch.jit.mobile import _load_for_lite_interpreter
+
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        try:
+            self.module = _load_for_lite_interpreter(str(path))
+        except Exception as e:
+            raise BertEdgeError(f"{path}: the lite interpreter cannot load it ({type(e).__name__}: "
+                                f"{str(e).strip().splitlines()[0] if str(e).strip() else ''})") from e
+        self.max_seq_length = max_seq_length or _sidecar_max_len(self.path)
+
+    def _run(self, ids, mask, types):
+        import torch
+
+        rows = []
+        with torch.no_grad():
+            for i in range(ids.shape[0]):
+                args = [torch.from_numpy(a[i:i + 1].copy()) for a in (ids, mask, types)]
+                rows.append(self.module(*args).detach().numpy())
+        return np.concatenate(rows, axis=0).astype(np.float32)
+
+
+def _sidecar_max_len(path: Path) -> Optional[int]:
+    """The .ptl has no typed input shapes: take L from convert.json next to it, if present."""
+    import json
+
+    report = path.parent / "convert.json"
+    try:
+        return int(json.loads(report.read_text(encoding="utf-8"))["max_seq_length"])
+    except Exception:
+        return None
+
+
+class HFRunner(Runner):
+    """The float student in PyTorch (the reference every artifact is compared with)."""
+
+    backend = "hf"
+
+    def __init__(self, path, num_threads: Optional[int] = None, model=None, batch_size: int = 16):
+        super().__init__(path)
+        import torch
+
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        if model is None:
+            from converters.student import load_student
+
+            model = load_student(path).model
+        self.model = model.eval()
+        self.batch_size = batch_size
+
+    def _run(self, ids, mask, types):
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for s in range(0, ids.shape[0], self.batch_size):
+                sl = slice(s, s + self.batch_size)
+                y = self.model(input_ids=torch.from_numpy(ids[sl]).long(),
+                               attention_mask=torch.from_numpy(mask[sl]).long(),
+                               token_type_ids=torch.from_numpy(types[sl]).long(),
+                               return_dict=False)[0]
+                out.append(y.float().numpy())
+        return np.concatenate(out, axis=0)
+
+
+def load_runner(path: str | Path, num_threads: Optional[int] = None) -> Runner:
+    """A runner for an artifact (.onnx, .tflite, .ptl) or a Hugging Face model directory."""
+    p = Path(path)
+    if not p.exists():
+        raise BertEdgeError(f"model not found: {p}")
+    if p.is_dir():
+        return HFRunner(p, num_threads)
+    suffix = p.suffix.lower()
+    if suffix == ".onnx":
+        runner = OnnxRunner(p, num_threads)
+    elif suffix == ".tflite":
+        runner = TFLiteRunner(p, num_threads)
+    elif suffix in (".ptl", ".pt"):
+        runner = PtlRunner(p, num_threads)
+    else:
+        raise BertEdgeError(f"{p}: unknown model format '{suffix}' (expected .onnx, .tflite, "
+                            f".ptl or a Hugging Face model directory)")
+    return runner
+
+
+def backend_of(path: str | Path) -> Optional[str]:
+    """Backend id of an artifact from its contract file name (None if not a contract name)."""
+    from converters.common import ARTIFACTS
+
+    name = Path(path).name
+    for backend, fname in ARTIFACTS.items():
+        if name == fname:
+            return backend
+    return None

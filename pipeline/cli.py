@@ -1,0 +1,76 @@
+"""`bert-edge`: the command-line entry point. Each subcommand lives in pipeline/commands/."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+from pipeline import __version__
+from pipeline.errors import BertEdgeError
+
+# name -> module; the order is the order of the chain.
+COMMANDS = {
+    "run": "pipeline.commands.run",
+    "finetune-teacher": "pipeline.commands.finetune_teacher",
+    "distill": "pipeline.commands.distill",
+    "convert": "pipeline.commands.convert",
+    "parity": "pipeline.commands.parity",
+    "bundle": "pipeline.commands.bundle",
+    "evaluate": "pipeline.commands.evaluate",
+    "bench": "pipeline.commands.bench",
+}
+
+EPILOG = """\
+The chain: finetune-teacher -> distill -> convert -> parity -> bundle (`run` does all of it).
+Exit codes: 0 ok, 2 bad input or configuration, 3 a parity gate failed.
+Example: bert-edge run --config configs/demo.yaml
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bert-edge",
+        description="Distill a BERT teacher into a phone-sized student, convert it to TFLite and "
+                    "TorchScript-mobile (int8), gate it on parity, and bundle it for Android.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"bert-edge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, modname in COMMANDS.items():
+        if importlib.util.find_spec(modname) is None:
+            continue  # stage not built yet
+        mod = importlib.import_module(modname)
+        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        mod.add_arguments(p)
+        p.set_defaults(func=mod.run)
+    return parser
+
+
+def _quiet_third_party() -> None:
+    # TensorFlow and HF print pages of start-up noise that buries the progress bars.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main(argv=None) -> int:
+    _quiet_third_party()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except BertEdgeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""One YAML config for a whole run, validated into dataclasses.
+
+Unknown keys fail with the closest valid key; wrong types and out-of-range values fail with the
+dotted path of the key. CLI flags override the file through `apply_overrides`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from pipeline.errors import BertEdgeError
+
+BACKENDS = ("onnx", "tflite_fp32", "tflite_int8", "tflite_int8_full", "ptl_int8")
+
+
+def _rng(lo=None, hi=None, lo_open=False):
+    return {"min": lo, "max": hi, "lo_open": lo_open}
+
+
+@dataclass
+class FinetuneConfig:
+    """Teacher fine-tuning for sequence classification (skipped when the teacher already is)."""
+    epochs: float = field(default=3.0, metadata=_rng(0, lo_open=True))
+    batch_size: int = field(default=32, metadata=_rng(1))
+    learning_rate: float = field(default=5e-5, metadata=_rng(0, lo_open=True))
+    weight_decay: float = field(default=0.01, metadata=_rng(0))
+    warmup_ratio: float = field(default=0.1, metadata=_rng(0, 1))
+    max_seq_length: int = field(default=64, metadata=_rng(8, 512))
+    eval_every: int = field(default=0, metadata=_rng(0))  # steps; 0 = once per epoch
+    max_steps: int = field(default=0, metadata=_rng(0))  # 0 = no cap
+
+
+@dataclass
+class TeacherConfig:
+    model: str = "minilm"  # 'minilm' (embedded), a local HF directory, or a hub id
+    finetuned: Optional[str] = None  # an already fine-tuned teacher dir; skips fine-tuning
+    trust_remote_code: bool = False
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+
+
+@dataclass
+class StudentConfig:
+    preset: str = "tinybert-4l-312d"
+    overrides: dict = field(default_factory=dict)  # any HF config keys, e.g. {num_hidden_layers: 3}
+
+
+@dataclass
+class DataConfig:
+    train: str = "default"  # 'default' (embedded), a file, or 'hf:glue/sst2'
+    dev: str = "default"
+    unlabeled: str = "default"  # passages for general distillation; 'none' to skip
+    format: str = "auto"  # auto | tsv | csv | jsonl | txt
+    text_column: Optional[str] = None  # None: sentence, sentence1, question, text
+    text_pair_column: Optional[str] = None
+    label_column: str = "label"
+    label_names: Optional[list] = None  # names for integer labels, e.g. [negative, positive]
+    max_train_examples: int = field(default=0, metadata=_rng(0))  # 0 = all
+    max_dev_examples: int = field(default=0, metadata=_rng(0))
+
+
+@dataclass
+class StageConfig:
+    epochs: float = field(default=1.0, metadata=_rng(0, lo_open=True))
+    batch_size: int = field(default=32, metadata=_rng(1))
+    learning_rate: float = field(default=5e-5, metadata=_rng(0, lo_open=True))
+    max_seq_length: int = field(default=64, metadata=_rng(8, 512))
+    max_steps: int = field(default=0, metadata=_rng(0))
+
+
+@dataclass
+class DistillConfig:
+    method: str = "tinybert"  # tinybert | distilbert | mobilebert | labels-only
+    stages: list = field(default_factory=lambda: ["general", "task-intermediate", "task-prediction"])
+    general: StageConfig = field(default_factory=lambda: StageConfig(learning_rate=1e-4))
+    task_intermediate: StageConfig = field(default_factory=lambda: StageConfig(epochs=2.0))
+    task_prediction: StageConfig = field(default_factory=lambda: StageConfig(epochs=2.0, learning_rate=3e-5))
+    temperature: float = field(default=1.0, metadata=_rng(0, lo_open=True))
+    layer_map: Optional[list] = None  # student layer i -> teacher layer layer_map[i]; None = uniform
+    loss_weights: dict = field(default_factory=dict)
+    augment: bool = False
+    augment_factor: int = field(default=4, metadata=_rng(1))
+    cache_teacher: bool = True
+    seed: int = 42
+
+
+@dataclass
+class ConvertConfig:
+    targets: list = field(default_factory=lambda: list(BACKENDS))
+    max_seq_length: int = field(default=128, metadata=_rng(8, 512))
+    num_calibration: int = field(default=200, metadata=_rng(1))
+
+
+@dataclass
+class ParityConfig:
+    min_agreement: float = field(default=0.99, metadata=_rng(0, 1))  # artifact vs float student
+    max_int8_accuracy_drop: float = field(default=1.0, metadata=_rng(0, 100))  # points
+    max_fp32_abs_diff: float = field(default=1e-3, metadata=_rng(0))
+    min_teacher_share: float = field(default=0.95, metadata=_rng(0, 1))  # student acc / teacher acc
+    max_examples: int = field(default=0, metadata=_rng(0))
+
+
+@dataclass
+class BundleConfig:
+    dir: str = "android_demo/app/src/main/assets"
+    backends: list = field(default_factory=lambda: ["tflite_int8", "tflite_fp32", "ptl_int8"])
+    golden_cases: int = field(default=32, metadata=_rng(1))
+
+
+@dataclass
+class RunConfig:
+    output_dir: str = "runs/default"
+    seed: int = 42
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    convert: ConvertConfig = field(default_factory=ConvertConfig)
+    parity: ParityConfig = field(default_factory=ParityConfig)
+    bundle: BundleConfig = field(default_factory=BundleConfig)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _coerce(value: Any, tp, path: str, meta) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, args[0], path, meta)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise BertEdgeError(f"config key '{path}' must be a mapping, got {type(value).__name__}")
+        return build(tp, value, path)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise BertEdgeError(f"config key '{path}' must be true or false, got {value!r}")
+        return value
+    if tp in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            # YAML reads 5e-5 as a string; accept numeric strings.
+            try:
+                value = float(value) if isinstance(value, str) else None
+            except ValueError:
+                value = None
+            if value is None:
+                raise BertEdgeError(f"config key '{path}' must be a number ({_type_name(tp)})")
+        if tp is int:
+            if float(value) != int(value):
+                raise BertEdgeError(f"config key '{path}' must be an integer, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+        lo, hi = meta.get("min"), meta.get("max")
+        if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+            op = ">" if meta.get("lo_open") else ">="
+            raise BertEdgeError(f"config key '{path}' must be {op} {lo}, got {value}")
+        if hi is not None and value > hi:
+            raise BertEdgeError(f"config key '{path}' must be <= {hi}, got {value}")
+        return value
+    if tp is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise BertEdgeError(f"config key '{path}' must be a string, got {type(value).__name__}")
+        return str(value)
+    if tp is list or origin is list:
+        if not isinstance(value, list):
+            raise BertEdgeError(f"config key '{path}' must be a list, got {type(value).__name__}")
+        return value
+    if tp is dict or origin is dict:
+        if not isinstance(value, dict):
+            raise BertEdgeError(f"config key '{path}' must be a mapping, got {type(value).__name__}")
+        return value
+    return value
+
+
+def build(cls, data: dict, prefix: str = ""):
+    """Build dataclass `cls` from a nested dict, failing on unknown keys with a suggestion."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in (data or {}).items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        name = str(key).replace("-", "_")
+        if name not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.5)
+            hint = f" (did you mean '{(prefix + '.') if prefix else ''}{close[0]}'?)" if close else ""
+            valid = ", ".join(fields)
+            raise BertEdgeError(f"unknown config key '{path}'{hint}; valid keys here: {valid}")
+        kwargs[name] = _coerce(value, hints[name], path, fields[name].metadata)
+    return cls(**kwargs)
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read a YAML file (None = all defaults), apply `key.path=value` overrides, validate."""
+    raw: dict = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise BertEdgeError(f"config file not found: {p}")
+        try:
+            text = p.read_text(encoding="utf-8")
+            raw = yaml.safe_load(text) or {}
+        except UnicodeDecodeError:
+            raise BertEdgeError(f"{p}: config is not UTF-8 text") from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark else ""
+            raise BertEdgeError(f"{p}{where}: invalid YAML ({getattr(e, 'problem', e)})") from None
+        if not isinstance(raw, dict):
+            raise BertEdgeError(f"{p}: config must be a YAML mapping at the top level")
+    for item in overrides or []:
+        set_path(raw, item)
+    return build(RunConfig, raw)
+
+
+def set_path(raw: dict, item: str) -> None:
+    """Apply one `a.b.c=value` override (value parsed as YAML) to a nested dict."""
+    if "=" not in item:
+        raise BertEdgeError(f"override '{item}' must look like key.path=value")
+    key, value = item.split("=", 1)
+    node = raw
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise BertEdgeError(f"override '{item}': '{part}' is not a section")
+    node[parts[-1]] = yaml.safe_load(value)
