@@ -1,0 +1,129 @@
+"""Render benchmark results: bench.json, a Markdown table, a plot, and the README section."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from pipeline.fsutil import atomic_path, write_json_atomic, write_text_atomic
+
+README_BEGIN = "<!-- bench:begin -->"
+README_END = "<!-- bench:end -->"
+
+LABELS = {
+    "bert_base_fp32": "BERT-base (random weights) fp32", "teacher_fp32": "teacher fp32",
+    "student_fp32": "student fp32", "onnx": "student ONNX fp32", "ort_int8": "student ORT dynamic int8",
+    "tflite_fp32": "student TFLite fp32", "tflite_int8": "**student TFLite int8 (dynamic)**",
+    "tflite_int8_full": "student TFLite full int8", "ptl_int8": "student .ptl int8",
+}
+
+
+def _ms(r: dict, key: str, field: str = "p50_ms") -> str:
+    v = r.get(key, {})
+    if "error" in v:
+        return "error"
+    return f"{v[field]:.1f}" if field in v else "-"
+
+
+def markdown(bench: dict) -> str:
+    threads, seqs = bench["threads"], bench["seqs"]
+    s0 = seqs[0]
+    head = ["model", "runtime", "size MB", "params M", "accuracy"]
+    for t in threads:
+        head += [f"p50 ms {t}T L{s0}", f"p90 ms {t}T L{s0}"]
+    for s in seqs[1:]:
+        head += [f"p50 ms {threads[0]}T L{s}"]
+    head += ["peak RSS MB", "model RSS MB"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in bench["models"]:
+        r = m["results"]
+        acc = f"{m['accuracy'] * 100:.2f}%" if m.get("accuracy") is not None else "-"
+        cells = [LABELS.get(m["name"], m["name"]), m["runtime"], f"{m['size_bytes'] / 1e6:.1f}",
+                 f"{m['params'] / 1e6:.1f}", acc]
+        for t in threads:
+            cells += [_ms(r, f"t{t}_s{s0}"), _ms(r, f"t{t}_s{s0}", "p90_ms")]
+        for s in seqs[1:]:
+            cells += [_ms(r, f"t{threads[0]}_s{s}")]
+        k = f"t{threads[0]}_s{s0}"
+        cells += [f"{r.get(k, {}).get('peak_rss_mb', '-')}", f"{r.get(k, {}).get('model_rss_mb', '-')}"]
+        rows.append("| " + " | ".join(cells) + " |")
+    lines = rows + ["", *goal_lines(bench)]
+    return "\n".join(lines) + "\n"
+
+
+def goal_lines(bench: dict) -> list[str]:
+    g, out = bench.get("goals", {}), []
+    mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    if "speedup_vs_bert_base" in g:
+        s, z = g["speedup_vs_bert_base"], g["size_ratio_vs_bert_base"]
+        out.append(f"- int8 TFLite student vs BERT-base fp32 (1 thread): **{s['value']}x faster** "
+                   f"(goal {s['goal']:.0f}x, {mark(s['met'])}; TinyBERT paper: {s['tinybert_claim']}x), "
+                   f"**{z['value']}x smaller** (goal {z['goal']:.0f}x, {mark(z['met'])}; paper: {z['tinybert_claim']}x).")
+    if "tflite_int8_vs_ort_int8" in g:
+        c = g["tflite_int8_vs_ort_int8"]
+        parts = [f"{k}: {v['tflite_int8_ms']:.1f} vs {v['ort_int8_ms']:.1f} ms" for k, v in c["value"].items()]
+        out.append(f"- int8 TFLite vs onnxruntime dynamic int8 ({'; '.join(parts)}): goal 'at least as fast' {mark(c['met'])}.")
+    if "tflite_int8_gflops" in g:
+        cpu = bench["machine"]
+        gf = g["tflite_int8_gflops"]["value"]
+        peaks = bench.get("sgemm_gflops", {})
+        parts = [f"{k}: {v} GFLOP/s (fp32 SGEMM measured here: {peaks.get(k.split()[0], '?')})" for k, v in gf.items()]
+        out.append(f"- Achieved by the int8 TFLite student: {'; '.join(parts)}; theoretical fp32 peak "
+                   f"{cpu.get('fp32_peak_gflops_per_core')} GFLOP/s per core (AVX-512 FMA at {cpu.get('mhz')} MHz"
+                   f"{', int8 VNNI 4x that' if cpu.get('avx512_vnni') else ''}).")
+    return out
+
+
+def plot(bench: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = f"t{bench['threads'][0]}_s{bench['seqs'][0]}"
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for m in bench["models"]:
+        lat = m["results"].get(key, {}).get("p50_ms")
+        if not lat:
+            continue
+        acc = m.get("accuracy")
+        y = acc * 100 if acc is not None else None
+        size_mb = m["size_bytes"] / 1e6
+        if y is None:
+            ax.axvline(lat, color="grey", ls="--", lw=1)
+            ax.text(lat, ax.get_ylim()[0], f" {m['name']} ({size_mb:.0f} MB)", rotation=90, va="bottom", fontsize=8)
+            continue
+        ax.scatter(lat, y, s=max(size_mb * 4, 20), alpha=0.5)
+        ax.annotate(f"{m['name']}\n{size_mb:.1f} MB", (lat, y), fontsize=8, ha="center", va="bottom")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"p50 latency, ms (batch 1, {bench['threads'][0]} thread, seq {bench['seqs'][0]}, log scale)")
+    ax.set_ylabel("accuracy, %")
+    ax.set_title("Latency vs accuracy (bubble area = size on disk)")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(bench: dict, out_dir: Path) -> dict:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = markdown(bench)
+    write_json_atomic(out_dir / "bench.json", bench)
+    write_text_atomic(out_dir / "bench.md", md)
+    plot(bench, out_dir / "bench.png")
+    return {"json": out_dir / "bench.json", "md": out_dir / "bench.md", "png": out_dir / "bench.png"}
+
+
+def update_readme(readme: Path, bench: dict, command: str) -> None:
+    """Replace the README's results section (between the bench markers) with this run."""
+    text = readme.read_text(encoding="utf-8")
+    if README_BEGIN not in text or README_END not in text:
+        from pipeline.errors import BertEdgeError
+
+        raise BertEdgeError(f"{readme}: no '{README_BEGIN}' ... '{README_END}' section to update")
+    m = bench["machine"]
+    section = (f"{README_BEGIN}\nMeasured {bench['date']} on {m['cpu']} ({m['cores']} cores), "
+               f"batch 1, `{command}`:\n\n{markdown(bench)}{README_END}")
+    text = re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), lambda _: section, text, flags=re.S)
+    write_text_atomic(readme, text)
