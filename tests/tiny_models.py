@@ -16,7 +16,8 @@ _WORDS = (
 
 
 def tiny_vocab() -> list[str]:
-    return _SPECIAL + _CHARS + ["##" + c for c in _CHARS if c.isalnum()] + _WORDS
+    # Unique entries only: a duplicate would leave a gap in the ids (line number != id).
+    return list(dict.fromkeys(_SPECIAL + _CHARS + ["##" + c for c in _CHARS if c.isalnum()] + _WORDS))
 
 
 def write_tiny_tokenizer(out_dir: str | Path):

@@ -1,0 +1,284 @@
+package org.bertedge.core;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.bertedge.core.json.Json;
+import org.bertedge.core.json.JsonException;
+
+/**
+ * {@code manifest.json} of the app bundle (docs/ARCHITECTURE.md, "App bundle contract"), parsed
+ * and validated. Every problem becomes a {@link BundleException} with a one-line message naming
+ * the field, e.g. {@code manifest.json: missing field 'labels'}.
+ */
+public final class Manifest {
+    public static final String FILE = "manifest.json";
+    public static final int FORMAT_VERSION = 1;
+    public static final List<String> INPUT_NAMES =
+            Collections.unmodifiableList(Arrays.asList("input_ids", "attention_mask", "token_type_ids"));
+    public static final String OUTPUT_NAME = "logits";
+
+    /** A file of the bundle with its checksum. */
+    public static final class FileEntry {
+        public final String file;
+        public final String sha256;
+        public final long sizeBytes;
+
+        FileEntry(String file, String sha256, long sizeBytes) {
+            this.file = file;
+            this.sha256 = sha256;
+            this.sizeBytes = sizeBytes;
+        }
+    }
+
+    /** One bundled model. */
+    public static final class ModelEntry {
+        public final String backend;
+        public final String file;
+        public final String format;
+        public final String quantization;
+        public final String sha256;
+        public final long sizeBytes;
+
+        ModelEntry(String backend, String file, String format, String quantization, String sha256, long sizeBytes) {
+            this.backend = backend;
+            this.file = file;
+            this.format = format;
+            this.quantization = quantization;
+            this.sha256 = sha256;
+            this.sizeBytes = sizeBytes;
+        }
+    }
+
+    /** One input or output tensor. */
+    public static final class TensorSpec {
+        public final String name;
+        public final String dtype;
+        public final int[] shape;
+
+        TensorSpec(String name, String dtype, int[] shape) {
+            this.name = name;
+            this.dtype = dtype;
+            this.shape = shape;
+        }
+
+        @Override
+        public String toString() {
+            return name + " " + dtype + " " + Arrays.toString(shape);
+        }
+    }
+
+    public final int formatVersion;
+    public final String pipelineVersion;
+    public final String teacher;
+    public final String student;
+    public final List<String> labels;
+    public final int maxSeqLength;
+    public final boolean doLowerCase;
+    /** HF's strip_accents; when absent it follows do_lower_case. */
+    public final boolean stripAccents;
+    public final FileEntry vocab;
+    public final List<TensorSpec> inputs;
+    public final List<TensorSpec> outputs;
+    public final List<ModelEntry> models;
+    public final String defaultBackend;
+    public final Map<String, Tolerance> tolerances;
+    public final String goldenFile;
+    public final int goldenCount;
+
+    private Manifest(Json.Obj o) throws BundleException {
+        formatVersion = o.int32("format_version");
+        if (formatVersion != FORMAT_VERSION) {
+            throw new BundleException(FILE + ": format_version " + formatVersion + " is not supported (this app reads "
+                    + "version " + FORMAT_VERSION + "); rebuild the bundle with a matching bert-edge, or update the app");
+        }
+        pipelineVersion = o.optString("pipeline_version", "?");
+        teacher = o.optString("teacher", "?");
+        student = o.optString("student", "?");
+        labels = Collections.unmodifiableList(o.stringList("labels"));
+        if (labels.isEmpty()) {
+            throw new BundleException(FILE + ": labels is empty");
+        }
+        maxSeqLength = o.int32("max_seq_length");
+        if (maxSeqLength < 3 || maxSeqLength > 4096) {
+            throw new BundleException(FILE + ": max_seq_length " + maxSeqLength + " is out of range (3..4096)");
+        }
+        doLowerCase = o.bool("do_lower_case");
+        Boolean sa = o.optBool("strip_accents");
+        stripAccents = sa == null ? doLowerCase : sa;
+
+        Json.Obj v = o.obj("vocab");
+        vocab = new FileEntry(fileName(v, "file"), digest(v), v.integer("size_bytes"));
+
+        inputs = tensors(o, "inputs");
+        outputs = tensors(o, "outputs");
+        checkInputs();
+        checkOutputs();
+
+        List<ModelEntry> ms = new ArrayList<>();
+        List<Object> raw = o.list("models");
+        if (raw.isEmpty()) {
+            throw new BundleException(FILE + ": models is empty: the bundle has no model");
+        }
+        for (int i = 0; i < raw.size(); i++) {
+            Json.Obj m = Json.Obj.of(raw.get(i), FILE, "models[" + i + "]");
+            String backend = m.string("backend");
+            String format = m.string("format");
+            String expected = BackendId.expectedFormat(backend);
+            if (expected == null) {
+                throw new BundleException(m.where() + ": unknown backend '" + backend + "' (this app runs "
+                        + BackendId.TFLITE_INT8 + ", " + BackendId.TFLITE_FP32 + ", " + BackendId.TFLITE_INT8_FULL
+                        + ", " + BackendId.PTL_INT8 + ")");
+            }
+            if (!expected.equals(format)) {
+                throw new BundleException(m.where() + ": backend " + backend + " needs format '" + expected
+                        + "', got '" + format + "'");
+            }
+            for (ModelEntry prev : ms) {
+                if (prev.backend.equals(backend)) {
+                    throw new BundleException(m.where() + ": backend " + backend + " is listed twice");
+                }
+            }
+            ms.add(new ModelEntry(backend, fileName(m, "file"), format, m.optString("quantization", ""),
+                    digest(m), m.integer("size_bytes")));
+        }
+        models = Collections.unmodifiableList(ms);
+
+        String dflt = o.optString("default_backend", ms.get(0).backend);
+        if (model(dflt) == null) {
+            throw new BundleException(FILE + ": default_backend '" + dflt + "' is not one of the bundled models");
+        }
+        defaultBackend = dflt;
+
+        Map<String, Tolerance> tol = new LinkedHashMap<>();
+        if (o.has("tolerances")) {
+            Json.Obj t = o.obj("tolerances");
+            for (String backend : t.map().keySet()) {
+                Json.Obj b = t.obj(backend);
+                try {
+                    tol.put(backend, new Tolerance(b.number("max_abs_logit_diff"), b.number("min_argmax_agreement")));
+                } catch (IllegalArgumentException e) {
+                    throw new BundleException(b.where() + ": " + e.getMessage());
+                }
+            }
+        }
+        tolerances = Collections.unmodifiableMap(tol);
+
+        Json.Obj g = o.obj("golden");
+        goldenFile = fileName(g, "file");
+        goldenCount = g.int32("count");
+        if (goldenCount < 0) {
+            throw new BundleException(g.where() + ": count must be >= 0");
+        }
+    }
+
+    /** Parse and validate manifest.json text. */
+    public static Manifest parse(String json) throws BundleException {
+        try {
+            Object root;
+            try {
+                root = Json.parse(json);
+            } catch (JsonException e) {
+                throw new BundleException(FILE + ": not valid JSON: " + e.getMessage(), e);
+            }
+            return new Manifest(Json.Obj.of(root, FILE, ""));
+        } catch (JsonException e) {
+            throw new BundleException(e.getMessage(), e);
+        }
+    }
+
+    public ModelEntry model(String backend) {
+        for (ModelEntry m : models) {
+            if (m.backend.equals(backend)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    public List<String> backends() {
+        List<String> out = new ArrayList<>();
+        for (ModelEntry m : models) {
+            out.add(m.backend);
+        }
+        return out;
+    }
+
+    /** The tolerance of {@code backend}, or null when the manifest gives none. */
+    public Tolerance tolerance(String backend) {
+        return tolerances.get(backend);
+    }
+
+    public int numLabels() {
+        return labels.size();
+    }
+
+    private static String fileName(Json.Obj o, String key) throws BundleException {
+        String f = o.string(key);
+        if (f.isEmpty() || f.contains("/") || f.contains("\\") || f.equals(".") || f.equals("..")) {
+            throw new BundleException(o.where() + ": " + key + " must be a plain file name, got '" + f + "'");
+        }
+        return f;
+    }
+
+    private static String digest(Json.Obj o) throws BundleException {
+        String d = o.string("sha256");
+        if (!Sha256.isHexDigest(d)) {
+            throw new BundleException(o.where() + ": sha256 must be 64 lowercase hex digits, got '" + d + "'");
+        }
+        return d;
+    }
+
+    private static List<TensorSpec> tensors(Json.Obj o, String key) throws BundleException {
+        List<Object> raw = o.list(key);
+        List<TensorSpec> out = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            Json.Obj t = Json.Obj.of(raw.get(i), FILE, key + "[" + i + "]");
+            out.add(new TensorSpec(t.string("name"), t.string("dtype"), t.intArray("shape")));
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    private void checkInputs() throws BundleException {
+        List<String> names = new ArrayList<>();
+        for (TensorSpec t : inputs) {
+            names.add(t.name);
+            if (!INPUT_NAMES.contains(t.name)) {
+                throw new BundleException(FILE + ": inputs: unexpected input '" + t.name + "' (expected " + INPUT_NAMES + ")");
+            }
+            if (!"int32".equals(t.dtype)) {
+                throw new BundleException(FILE + ": inputs: " + t.name + " has dtype " + t.dtype + ", the app feeds int32");
+            }
+            if (!Arrays.equals(t.shape, new int[] {1, maxSeqLength})) {
+                throw new BundleException(FILE + ": inputs: " + t.name + " has shape " + Arrays.toString(t.shape)
+                        + ", expected [1, " + maxSeqLength + "] (max_seq_length)");
+            }
+        }
+        for (String n : INPUT_NAMES) {
+            if (!names.contains(n)) {
+                throw new BundleException(FILE + ": inputs: missing input '" + n + "'");
+            }
+        }
+        if (names.size() != INPUT_NAMES.size()) {
+            throw new BundleException(FILE + ": inputs: expected exactly " + INPUT_NAMES + ", got " + names);
+        }
+    }
+
+    private void checkOutputs() throws BundleException {
+        if (outputs.size() != 1 || !OUTPUT_NAME.equals(outputs.get(0).name)) {
+            throw new BundleException(FILE + ": outputs: expected one output named '" + OUTPUT_NAME + "'");
+        }
+        TensorSpec t = outputs.get(0);
+        if (!"float32".equals(t.dtype)) {
+            throw new BundleException(FILE + ": outputs: logits has dtype " + t.dtype + ", expected float32");
+        }
+        if (!Arrays.equals(t.shape, new int[] {1, labels.size()})) {
+            throw new BundleException(FILE + ": outputs: logits has shape " + Arrays.toString(t.shape) + ", expected [1, "
+                    + labels.size() + "] (one logit per label)");
+        }
+    }
+}
