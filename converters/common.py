@@ -4,8 +4,10 @@ Nothing here imports torch or TensorFlow: the CLI imports this module to parse `
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +80,41 @@ def parse_targets(spec: str | Iterable[str] | None) -> list[str]:
     return [b for b in BACKENDS if b in items]
 
 
+_native_log: Optional[Path] = None  # set by convert_all: where native (C++) stderr goes
+
+
+def set_native_log(path: Optional[str | os.PathLike]) -> None:
+    global _native_log
+    _native_log = Path(path) if path else None
+
+
+@contextlib.contextmanager
+def native_stderr():
+    """Send what C/C++ code writes to file descriptor 2 (TensorFlow/absl start-up lines, MLIR
+    and calibration chatter, LiteRT delegate notices) to the conversion's log file instead of
+    the terminal, while a conversion runs. No-op unless convert_all set a log file."""
+    if _native_log is None:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with open(_native_log, "ab") as target:
+        os.dup2(target.fileno(), 2)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except ValueError:
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def quiet_tensorflow() -> None:
     """Silence TF/absl start-up noise; must run before TensorFlow is imported to take effect."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -91,10 +128,12 @@ class StageLog:
     """Per-stage wall times for the conversion report."""
 
     seconds: dict = field(default_factory=dict)
+    cpu_seconds: dict = field(default_factory=dict)  # process CPU time (all threads)
     t0: float = field(default_factory=time.perf_counter)
 
-    def add(self, name: str, seconds: float) -> None:
+    def add(self, name: str, seconds: float, cpu: float = 0.0) -> None:
         self.seconds[name] = round(self.seconds.get(name, 0.0) + seconds, 3)
+        self.cpu_seconds[name] = round(self.cpu_seconds.get(name, 0.0) + cpu, 3)
 
     def total(self) -> float:
         return round(time.perf_counter() - self.t0, 3)

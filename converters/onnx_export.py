@@ -143,3 +143,43 @@ def _op_from_text(text: str) -> Optional[str]:
 
     m = re.search(r"(aten::\w+|prim::\w+|quantized::\w+)", text)
     return m.group(1) if m else None
+
+
+def add_int_mask_input(src: str | Path, dst: str | Path, mask_value: float = MASK_VALUE) -> None:
+    """Turn a graph exported with mask_input='bias' (float additive bias [1, L] named
+    attention_mask) into the contract graph: int32 0/1 `attention_mask`, followed by
+    Cast -> (1 - m) -> * mask_value feeding the original bias uses."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    import numpy as np
+
+    model = onnx.load(str(src))
+    g = model.graph
+    inp = next((i for i in g.input if i.name == "attention_mask"), None)
+    if inp is None:
+        raise ConversionError("onnx", "exported graph has no attention_mask input")
+    internal = "attention_bias"
+    for node in g.node:
+        for k, name in enumerate(node.input):
+            if name == "attention_mask":
+                node.input[k] = internal
+    for out in g.output:
+        if out.name == "attention_mask":  # never happens for a classifier; be safe
+            raise ConversionError("onnx", "attention_mask is also a graph output")
+    inp.type.tensor_type.elem_type = TensorProto.INT32
+    g.initializer.extend([
+        numpy_helper.from_array(np.array(1.0, dtype=np.float32), "attention_mask_one"),
+        numpy_helper.from_array(np.array(mask_value, dtype=np.float32), "attention_mask_value"),
+    ])
+    new_nodes = [
+        helper.make_node("Cast", ["attention_mask"], ["attention_mask_f"], to=TensorProto.FLOAT,
+                         name="attention_mask_cast"),
+        helper.make_node("Sub", ["attention_mask_one", "attention_mask_f"], ["attention_mask_inv"],
+                         name="attention_mask_invert"),
+        helper.make_node("Mul", ["attention_mask_inv", "attention_mask_value"], [internal],
+                         name="attention_mask_bias"),
+    ]
+    for i, node in enumerate(new_nodes):
+        g.node.insert(i, node)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dst))

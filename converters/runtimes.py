@@ -148,10 +148,15 @@ class PtlRunner(Runner):
         import torch
         from torch.jit.mobile import _load_for_lite_interpreter
 
-        if num_threads:
+        from converters.torchscript_mobile import quantized_engine
+
+        if num_threads:  # process-wide: torch has no per-module thread count
             torch.set_num_threads(num_threads)
         try:
-            self.module = _load_for_lite_interpreter(str(path))
+            # Quantized weights are re-packed at load time for the current engine: use the
+            # phone's (QNNPACK), at load and at run time, for device-like numerics.
+            with quantized_engine():
+                self.module = _load_for_lite_interpreter(str(path))
         except Exception as e:
             raise BertEdgeError(f"{path}: the lite interpreter cannot load it ({type(e).__name__}: "
                                 f"{str(e).strip().splitlines()[0] if str(e).strip() else ''})") from e
@@ -160,8 +165,10 @@ class PtlRunner(Runner):
     def _run(self, ids, mask, types):
         import torch
 
+        from converters.torchscript_mobile import quantized_engine
+
         rows = []
-        with torch.no_grad():
+        with torch.no_grad(), quantized_engine():
             for i in range(ids.shape[0]):
                 args = [torch.from_numpy(a[i:i + 1].copy()) for a in (ids, mask, types)]
                 rows.append(self.module(*args).detach().numpy())

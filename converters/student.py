@@ -106,12 +106,19 @@ def load_student(model_dir: str | Path, max_seq_length: Optional[int] = None) ->
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from transformers.utils import logging as hf_logging
+
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in the conversion log
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             model_dir, attn_implementation="eager", dtype=torch.float32)
     except Exception as e:  # corrupt weights, wrong head, ...
         raise ConversionError("load", f"{model_dir}: cannot load a sequence classifier "
                                       f"({type(e).__name__}: {e})") from e
+    finally:
+        if bar:
+            hf_logging.enable_progress_bar()
     model.eval()
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)

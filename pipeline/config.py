@@ -47,8 +47,12 @@ class TeacherConfig:
 
 @dataclass
 class StudentConfig:
+    """The student architecture (see docs/distillation.md, "Students")."""
+    # A preset (tinybert-4l-312d, tinybert-6l-768d, mobilebert, distilbert-style), a student model
+    # directory to continue from (e.g. the output of a general-distillation run), or a config.json.
     preset: str = "tinybert-4l-312d"
     overrides: dict = field(default_factory=dict)  # any HF config keys, e.g. {num_hidden_layers: 3}
+    init_layers: Optional[list] = None  # distilbert-style: teacher layers to copy (0-based); None = every other
 
 
 @dataclass
@@ -67,27 +71,66 @@ class DataConfig:
 
 @dataclass
 class StageConfig:
+    """One distillation stage (general, task-intermediate or task-prediction)."""
     epochs: float = field(default=1.0, metadata=_rng(0, lo_open=True))
-    batch_size: int = field(default=32, metadata=_rng(1))
+    batch_size: int = field(default=32, metadata=_rng(1))  # global: split across processes
     learning_rate: float = field(default=5e-5, metadata=_rng(0, lo_open=True))
     max_seq_length: int = field(default=64, metadata=_rng(8, 512))
-    max_steps: int = field(default=0, metadata=_rng(0))
+    max_steps: int = field(default=0, metadata=_rng(0))  # 0 = no cap
+    weight_decay: float = field(default=0.01, metadata=_rng(0))
+    warmup_ratio: float = field(default=0.1, metadata=_rng(0, 1))
+    # Loss name -> weight; {} = the method's defaults. Names: emb hidden attn (TinyBERT), soft_ce,
+    # kl, ce, cos (DistilBERT), fmt at (MobileBERT). A weight of 0 switches a loss off.
+    loss_weights: dict = field(default_factory=dict)
+
+
+# Per-stage defaults live in subclasses (not in default_factory) so that a partial section such
+# as `distill.general: {epochs: 3}` keeps the stage's other defaults.
+@dataclass
+class GeneralStageConfig(StageConfig):
+    learning_rate: float = field(default=1e-4, metadata=_rng(0, lo_open=True))
+
+
+@dataclass
+class TaskIntermediateStageConfig(StageConfig):
+    epochs: float = field(default=2.0, metadata=_rng(0, lo_open=True))
+
+
+@dataclass
+class TaskPredictionStageConfig(StageConfig):
+    epochs: float = field(default=2.0, metadata=_rng(0, lo_open=True))
+    learning_rate: float = field(default=3e-5, metadata=_rng(0, lo_open=True))
 
 
 @dataclass
 class DistillConfig:
     method: str = "tinybert"  # tinybert | distilbert | mobilebert | labels-only
     stages: list = field(default_factory=lambda: ["general", "task-intermediate", "task-prediction"])
-    general: StageConfig = field(default_factory=lambda: StageConfig(learning_rate=1e-4))
-    task_intermediate: StageConfig = field(default_factory=lambda: StageConfig(epochs=2.0))
-    task_prediction: StageConfig = field(default_factory=lambda: StageConfig(epochs=2.0, learning_rate=3e-5))
+    general: GeneralStageConfig = field(default_factory=GeneralStageConfig)
+    task_intermediate: TaskIntermediateStageConfig = field(default_factory=TaskIntermediateStageConfig)
+    task_prediction: TaskPredictionStageConfig = field(default_factory=TaskPredictionStageConfig)
     temperature: float = field(default=1.0, metadata=_rng(0, lo_open=True))
-    layer_map: Optional[list] = None  # student layer i -> teacher layer layer_map[i]; None = uniform
-    loss_weights: dict = field(default_factory=dict)
-    augment: bool = False
-    augment_factor: int = field(default=4, metadata=_rng(1))
-    cache_teacher: bool = True
-    seed: int = 42
+    layer_map: Optional[list] = None  # student layer i+1 -> teacher layer layer_map[i] (1-based); None = uniform
+    projection: str = "per-layer"  # per-layer | shared: learned width projections student -> teacher
+    head_mismatch: str = "average"  # average | skip: attention losses when head counts differ
+    progressive: bool = False  # intermediate stages train one student layer at a time (MobileBERT)
+    augment: bool = False  # TinyBERT data augmentation for the task stages
+    augment_factor: int = field(default=4, metadata=_rng(1))  # augmented copies per training sentence
+    augment_prob: float = field(default=0.4, metadata=_rng(0, 1, lo_open=True))  # per-word replacement
+    augment_candidates: int = field(default=15, metadata=_rng(1))  # candidates per word
+    task_unlabeled: bool = False  # task stages also learn the teacher's predictions on data.unlabeled
+    cache_teacher: bool = True  # teacher outputs on disk: epochs after the first skip the teacher
+    cache_dtype: str = "float16"  # float16 | float32
+    cache_dir: Optional[str] = None  # None: inside the run's work dir (removed on success)
+    cache_max_gb: float = field(default=20.0, metadata=_rng(0))  # bigger caches are skipped
+    group_by_length: bool = True  # batches of similar length: far less padding
+    keep_best: bool = True  # prediction stages keep the best dev checkpoint
+    eval_every: int = field(default=0, metadata=_rng(0))  # steps; 0 = once per epoch
+    checkpoint_every: int = field(default=200, metadata=_rng(0))  # steps; 0 = only at stage ends
+    log_every: int = field(default=10, metadata=_rng(1))  # steps between JSON-lines records
+    max_grad_norm: float = field(default=1.0, metadata=_rng(0))  # 0 = no clipping
+    mixed_precision: str = "no"  # no | bf16 | fp16 (GPU)
+    seed: Optional[int] = None  # None = the top-level seed
 
 
 @dataclass
@@ -99,11 +142,16 @@ class ConvertConfig:
 
 @dataclass
 class ParityConfig:
+    """The gate (docs/ARCHITECTURE.md "Parity gate"). A breach by the student or by an artifact in
+    `required` fails the gate (exit 3); other artifacts that breach are reported and not bundled."""
     min_agreement: float = field(default=0.99, metadata=_rng(0, 1))  # artifact vs float student
     max_int8_accuracy_drop: float = field(default=1.0, metadata=_rng(0, 100))  # points
     max_fp32_abs_diff: float = field(default=1e-3, metadata=_rng(0))
     min_teacher_share: float = field(default=0.95, metadata=_rng(0, 1))  # student acc / teacher acc
-    max_examples: int = field(default=0, metadata=_rng(0))
+    max_examples: int = field(default=0, metadata=_rng(0))  # 0 = the whole dev set
+    required: list = field(default_factory=lambda: ["onnx", "tflite_fp32", "tflite_int8", "ptl_int8"])
+    latency_runs: int = field(default=5, metadata=_rng(0))  # batch-1 single-thread timing; 0 = skip
+    batch_size: int = field(default=32, metadata=_rng(1))  # PyTorch teacher/student batches
 
 
 @dataclass
@@ -111,6 +159,12 @@ class BundleConfig:
     dir: str = "android_demo/app/src/main/assets"
     backends: list = field(default_factory=lambda: ["tflite_int8", "tflite_fp32", "ptl_int8"])
     golden_cases: int = field(default=32, metadata=_rng(1))
+    # Host-vs-device tolerances written to manifest.json, per backend kind; a backend id key
+    # (e.g. {tflite_int8: {max_abs_logit_diff: 0.1}}) overrides its kind's entry.
+    tolerances: dict = field(default_factory=lambda: {
+        "fp32": {"max_abs_logit_diff": 1e-3, "min_argmax_agreement": 1.0},
+        "int8": {"max_abs_logit_diff": 0.1, "min_argmax_agreement": 0.95},
+    })
 
 
 @dataclass

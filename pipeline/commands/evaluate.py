@@ -1,35 +1,60 @@
-"""`bert-edge evaluate`: accuracy (overall and per class) of a model on a labeled file."""
+"""`bert-edge evaluate`: accuracy (overall and per class) of a model or artifact on a labeled file."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-HELP = "accuracy of a model directory on any labeled file (overall and per class)"
+HELP = "accuracy of a model directory or artifact (.onnx/.tflite/.ptl) on any labeled file"
+DESCRIPTION = (HELP + ". Artifacts run through their real runtimes (onnxruntime, LiteRT, the "
+               "lite interpreter) on inputs padded to their fixed length; their tokenizer and "
+               "labels come from --tokenizer, the artifact's directory (a student dir or an app "
+               "bundle), or the student that convert.json next to the artifact names.")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", required=True, help="a fine-tuned Hugging Face classifier directory")
+    p.add_argument("--model", required=True,
+                   help="a fine-tuned Hugging Face classifier directory, or a .onnx/.tflite/.ptl artifact")
     p.add_argument("--data", required=True, help="labeled TSV/CSV/JSONL file ('default' = embedded dev set)")
+    p.add_argument("--tokenizer", metavar="DIR",
+                   help="for artifacts: directory with the tokenizer and labels.txt (the student dir)")
     p.add_argument("--format", default="auto", help="auto | tsv | csv | jsonl")
     p.add_argument("--text-column", help="text column (default: auto-detect)")
     p.add_argument("--text-pair-column", help="second text column for pair tasks")
     p.add_argument("--label-column", default="label", help="label column")
-    p.add_argument("--max-seq-length", type=int, default=128, help="truncate longer texts")
+    p.add_argument("--max-seq-length", type=int, default=None,
+                   help="truncate longer texts (default: 128; an artifact's own fixed length)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
-    from pipeline.data import DEFAULT_LABELS, load_labeled
+    from pipeline.data import load_labeled
     from pipeline.data.default_data import default_path
-    from pipeline.evaluate import evaluate_hf_dir, format_report, model_labels
+    from pipeline.errors import BertEdgeError
+    from pipeline.evaluate import (ARTIFACT_SUFFIXES, artifact_context, evaluate_artifact,
+                                   evaluate_hf_dir, format_report, model_labels)
     from pipeline.teacher import check_model_dir
 
-    check_model_dir(args.model)
-    labels = model_labels(args.model)
+    model = Path(args.model)
     path = default_path("dev.tsv") if args.data == "default" else args.data
+    is_artifact = model.suffix.lower() in ARTIFACT_SUFFIXES
+    if is_artifact:
+        if not model.is_file():
+            raise BertEdgeError(f"artifact not found: {model}")
+        tok, labels, where = artifact_context(model, args.tokenizer)
+    else:
+        if args.tokenizer:
+            raise BertEdgeError("--tokenizer is only for artifacts (.onnx, .tflite, .ptl); "
+                                "a model directory has its own")
+        check_model_dir(model)
+        labels = model_labels(model)
     data = load_labeled(path, args.format, args.text_column, args.text_pair_column,
                         args.label_column, labels)
-    rep = evaluate_hf_dir(args.model, data, args.max_seq_length, progress=not args.no_progress)
-    rep.update(model=str(args.model), data=str(path))
-    print(json.dumps(rep, indent=2) if args.json else format_report(rep, str(args.model)))
+    if is_artifact:
+        rep = evaluate_artifact(model, data, tok, args.max_seq_length, progress=not args.no_progress)
+        rep.update(tokenizer=str(where))
+    else:
+        rep = evaluate_hf_dir(model, data, args.max_seq_length or 128, progress=not args.no_progress)
+    rep.update(model=str(model), data=str(path))
+    print(json.dumps(rep, indent=2) if args.json else format_report(rep, str(model)))
     return 0

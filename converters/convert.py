@@ -1,0 +1,428 @@
+"""`convert_all`: a distilled student directory -> every on-device artifact + convert.json.
+
+Stages (each timed; each artifact validated before it gets its final name):
+  load             read + check the model dir, tokenizer, validation inputs, float reference
+  onnx             export (int32 inputs, explicit mask), onnxsim, validate -> model.onnx
+  tflite_graph     onnx2tf builds the TF graph once (no files, no checks we do not need)
+  tflite_fp32      TFLite builtins, fp32                           -> model_fp32.tflite
+  tflite_int8      dynamic-range int8 (weights incl. embeddings)   -> model_int8.tflite
+  tflite_int8_full full int8, calibrated on task texts             -> model_int8_full.tflite
+  ptl_int8         dynamic int8 Linear + int8 embeddings, traced   -> model_int8.ptl
+
+Intermediate files live in `<out>/.convert-work-<pid>/`; on success it is removed, on failure it
+is renamed to `<out>/_failed_<stage>/` (with error.txt) and a one-line ConversionError names the
+stage and, when known, the offending op. Nothing half-written ever sits under a final name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, REPORT_NAME,
+                               TFLITE_BACKENDS, ConversionError, StageLog, parse_targets,
+                               quiet_tensorflow, set_native_log)
+
+DEFAULT_NUM_CALIBRATION = 64
+CALIBRATION_SEED = 20261120
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sample_calibration_texts(texts: Optional[Sequence[str]], n: int) -> tuple[list[str], str]:
+    """Up to n texts, a fixed-seed sample; falls back to the built-in validation sentences."""
+    from converters.validate import LONG_TEXT, VALIDATION_TEXTS
+
+    if texts:
+        texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        base = list(VALIDATION_TEXTS) + [LONG_TEXT, ""]
+        return base[: max(1, n)], "built-in sentences (pass calibration_texts for the task's own)"
+    rng = np.random.default_rng(CALIBRATION_SEED)
+    idx = rng.permutation(len(texts))[: max(1, n)]
+    return [texts[i] for i in sorted(idx)], "calibration_texts"
+
+
+class _Run:
+    """Bookkeeping of one convert_all call: work dir, stage timing, failure handling."""
+
+    def __init__(self, out_dir: Path, progress: bool):
+        self.out = out_dir
+        self.work = out_dir / f".convert-work-{os.getpid()}"
+        self.progress = progress
+        self.log = StageLog()
+        self.stage = "setup"
+        self.threads = None
+
+    def say(self, msg: str) -> None:
+        if self.progress:
+            print(f"[convert {self.log.total():6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    def begin(self, stage: str) -> float:
+        self.stage = stage
+        self._cpu0 = time.process_time()
+        return time.perf_counter()
+
+    def end(self, stage: str, t0: float) -> float:
+        dt = time.perf_counter() - t0
+        self.log.add(stage, dt, time.process_time() - self._cpu0)
+        return dt
+
+    def fail(self, exc: BaseException) -> BaseException:
+        dest = self.out / f"_failed_{self.stage}"
+        try:
+            if dest.exists():
+                shutil.rmtree(dest)
+            if self.work.exists():
+                os.replace(self.work, dest)
+            else:
+                dest.mkdir(parents=True)
+            (dest / "error.txt").write_text(
+                f"stage: {self.stage}\n{''.join(traceback.format_exception(exc))}", encoding="utf-8")
+            (dest / "stage_seconds.json").write_text(json.dumps(self.log.seconds, indent=2))
+        except OSError:
+            dest = self.work
+        if isinstance(exc, ConversionError):
+            exc.stage = self.stage  # the message names the stage its debug folder is named after
+            return exc.with_debug_dir(dest)
+        return exc
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Move a validated artifact to its final name (atomic rename in the same directory)."""
+    # The work dir is inside the output dir: same file system, so the rename is atomic.
+    os.replace(tmp, final)
+
+
+def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
+                calibration_texts: Optional[Sequence[str]] = None,
+                num_calibration: int = DEFAULT_NUM_CALIBRATION, progress: bool = True,
+                threads: Optional[int] = None, approximate_gelu: bool = False,
+                validation_texts: Optional[Sequence[str]] = None,
+                full_int8_mask_value: Optional[float] = None) -> dict:
+    """Convert `model_dir` to the requested targets (backend ids, default all) in `out_dir`.
+
+    Returns the report (also written to `<out_dir>/convert.json`). Raises ConversionError (a
+    BertEdgeError) naming the stage (and op) on failure.
+    """
+    quiet_tensorflow()
+    targets = parse_targets(targets)
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConversionError("setup", f"output path {out_dir} exists and is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = _Run(out_dir, progress)
+    # Stale results of earlier runs must not be mistaken for this run's.
+    for old in out_dir.glob("_failed_*"):
+        shutil.rmtree(old, ignore_errors=True)
+    for b in targets:
+        (out_dir / ARTIFACTS[b]).unlink(missing_ok=True)
+    (out_dir / REPORT_NAME).unlink(missing_ok=True)
+    if run.work.exists():
+        shutil.rmtree(run.work)
+    run.work.mkdir()
+    t0 = run.begin("setup")
+    import torch
+    import transformers  # noqa: F401  (import time is part of the conversion; timed here)
+
+    run.end("setup", t0)
+
+    # Always one torch thread: the torch work here is small (trace, quantize, a few forward
+    # passes), and on a shared 2-core box OpenMP spin-waiting made the quantized
+    # lite-interpreter runs 50x slower with 2 threads. `threads` is for TF/LiteRT/ORT.
+    saved_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    set_native_log(run.work / "native_stderr.log")
+    try:
+        report = _convert(run, model_dir, out_dir, targets, max_seq_length, calibration_texts,
+                          num_calibration, threads, approximate_gelu, validation_texts,
+                          full_int8_mask_value)
+    except BaseException as e:
+        raise run.fail(e)
+    finally:
+        set_native_log(None)
+        torch.set_num_threads(saved_threads)
+    shutil.rmtree(run.work, ignore_errors=True)
+    return report
+
+
+def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, calibration_texts,
+             num_calibration: int, threads, approximate_gelu: bool, validation_texts,
+             full_int8_mask_value) -> dict:
+    from converters import onnx_export, validate
+    from converters.student import load_student, read_config, width_clashes
+
+    user_threads = int(threads) if threads else None
+    threads = user_threads or 1
+    run.threads = threads
+    work = run.work
+    results: dict = {}
+    facts: dict = {}
+
+    # -- load ---------------------------------------------------------------------------------
+    t0 = run.begin("load")
+    want_tflite = [b for b in targets if b in TFLITE_BACKENDS]
+    cfg = read_config(model_dir)
+    if want_tflite:
+        clashes = width_clashes(cfg, L)
+        if clashes:
+            raise ConversionError("load", f"max_seq_length={L} equals model width(s) "
+                                          f"{', '.join(clashes)}; onnx2tf confuses equal dimensions "
+                                          "and can silently build a wrong graph: pick another "
+                                          "max_seq_length")
+    student = load_student(model_dir, L)
+    cfg = student.config
+    vocab_size = int(cfg.get("vocab_size") or len(student.tokenizer))
+    vset = validate.build_validation_set(student.tokenizer, L, vocab_size, texts=validation_texts,
+                                         type_vocab_size=int(cfg.get("type_vocab_size") or 2))
+    validate.compute_reference(vset, student.model)
+    run.say(f"load: {student.model_type} {cfg.get('num_hidden_layers')}L-{cfg.get('hidden_size')}H, "
+            f"{student.num_labels} labels, {vset.n} validation cases "
+            f"({run.end('load', t0):.1f}s)")
+
+    # -- onnx ---------------------------------------------------------------------------------
+    bias_onnx = work / "graph_bias.onnx"  # simplified, float mask-bias input: fed to onnx2tf
+    if "onnx" in targets or want_tflite:
+        t0 = run.begin("onnx")
+        raw = work / "graph_bias_raw.onnx"
+        onnx_export.export_onnx(student.model, raw, L, mask_input="bias")
+        simp = onnx_export.simplify_onnx(raw, bias_onnx)
+        if "onnx" in targets:
+            cand = work / ARTIFACTS["onnx"]
+            onnx_export.add_int_mask_input(bias_onnx, cand)
+            t_conv = time.perf_counter() - t0
+            tv = time.perf_counter()
+            metrics = validate.validate_artifact(cand, "onnx", vset, "onnx", threads)
+            metrics["ops"] = onnx_export.onnx_op_counts(cand)
+            _publish(cand, out_dir / ARTIFACTS["onnx"])
+            results["onnx"] = _artifact_entry(out_dir / ARTIFACTS["onnx"], t_conv,
+                                              time.perf_counter() - tv, metrics,
+                                              {"opset": onnx_export.OPSET, "onnxsim": simp})
+            run.say(_line("onnx", results["onnx"]))
+        run.end("onnx", t0)
+
+    # -- tflite -------------------------------------------------------------------------------
+    if want_tflite:
+        from converters import tflite
+
+        t0 = run.begin("tflite_graph")
+        t_imp = time.perf_counter()
+        tflite.import_frameworks()
+        facts["tensorflow_import_seconds"] = round(time.perf_counter() - t_imp, 3)
+        tf_onnx = bias_onnx
+        vset_tf = vset  # what the TF graph and the .tflite files are checked against
+        if approximate_gelu:
+            model_approx = _copy_model(student.model)
+            n = onnx_export.approximate_gelu_(model_approx)
+            if n:
+                raw = work / "graph_bias_tanh_gelu_raw.onnx"
+                tf_onnx = work / "graph_bias_tanh_gelu.onnx"
+                onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", stage="tflite_graph")
+                onnx_export.simplify_onnx(raw, tf_onnx, stage="tflite_graph")
+                # Each conversion is checked against the model it converts (the tanh-GELU
+                # student); what the approximation itself costs is reported separately.
+                vset_tf = dataclasses.replace(vset)
+                validate.compute_reference(vset_tf, model_approx)
+                facts["approximate_gelu_effect"] = {
+                    "replaced_modules": n,
+                    "max_abs_logit_diff_vs_exact": float(np.abs(vset_tf.reference - vset.reference).max()),
+                    "argmax_agreement_vs_exact": float(np.mean(
+                        vset_tf.reference.argmax(1) == vset.reference.argmax(1))),
+                }
+            run.say(f"tflite_graph: approximate_gelu: {n} exact GELU(s) -> tanh GELU")
+        onnx_export.check_tflite_lowerable(onnx_export.onnx_op_counts(tf_onnx), "tflite_graph")
+        if user_threads:
+            _tf_threads(user_threads)
+        keras_model = tflite.build_keras_model(tf_onnx, work)
+        graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE)
+        # The TF graph must match the float student before it is converted three times. If
+        # onnx2tf's fast path guessed a layout wrong, rebuild with its reference run.
+        graph_check = _graph_check(tflite, graph_float, vset_tf)
+        if not graph_check["ok"]:
+            run.say(f"tflite_graph: fast onnx2tf graph is off by {graph_check['max_abs_diff']:.3g}; "
+                    "rebuilding with onnx2tf's reference run")
+            keras_model = tflite.build_keras_model(tf_onnx, work, reference_run=True)
+            graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE)
+            graph_check = _graph_check(tflite, graph_float, vset_tf)
+            graph_check["rebuilt_with_reference_run"] = True
+            if not graph_check["ok"]:
+                raise ConversionError(
+                    "tflite_graph", f"the TF graph onnx2tf built disagrees with the float student "
+                                    f"(max |logit diff| {graph_check['max_abs_diff']:.3g} > "
+                                    f"{graph_check['tolerance']:.3g} on {graph_check['worst_case']}); "
+                                    "see onnx2tf.log")
+        facts["tflite_graph_check"] = graph_check
+        run.say(f"tflite_graph: onnx2tf graph built and checked, max|dlogit| "
+                f"{graph_check['max_abs_diff']:.2e} ({run.end('tflite_graph', t0):.1f}s)")
+
+        for backend in want_tflite:
+            variant = backend[len("tflite_"):]
+            t0 = run.begin(backend)
+            extra: dict = {}
+            rep = None
+            graph = graph_float
+            if variant == "int8_full":
+                mask_value = (tflite.FULL_INT8_MASK_VALUE if full_int8_mask_value is None
+                              else float(full_int8_mask_value))
+                graph = graph_float.with_mask_value(mask_value)
+                texts, source = sample_calibration_texts(calibration_texts, num_calibration)
+                enc = validate.encode(student.tokenizer, texts, L)
+                samples = [{k: enc[k][i:i + 1] for k in INPUT_NAMES} for i in range(len(texts))]
+                rep = lambda: iter(samples)  # noqa: E731 - yields dicts keyed by signature names
+                extra = {"calibration": {"samples": len(samples), "source": source,
+                                         "mean_tokens": float(enc["attention_mask"].sum(1).mean())},
+                         "mask_value": mask_value}
+            tflite._FastCalibrator.last_stats = {}
+            data = tflite.convert_variant(graph, variant, backend, representative=rep,
+                                          num_threads=threads or 1)
+            if variant == "int8_full":
+                extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
+            cand = work / ARTIFACTS[backend]
+            cand.write_bytes(data)
+            t_conv = time.perf_counter() - t0
+            tv = time.perf_counter()
+            metrics = validate.validate_artifact(cand, backend, vset_tf, backend, threads)
+            extra["weight_bytes_by_type"] = tflite.tflite_tensor_types(cand)
+            _publish(cand, out_dir / ARTIFACTS[backend])
+            results[backend] = _artifact_entry(out_dir / ARTIFACTS[backend], t_conv,
+                                               time.perf_counter() - tv, metrics, extra)
+            run.end(backend, t0)
+            run.say(_line(backend, results[backend]))
+
+    # -- torchscript mobile -------------------------------------------------------------------
+    if "ptl_int8" in targets:
+        from converters import torchscript_mobile
+
+        t0 = run.begin("ptl_int8")
+        cand = work / ARTIFACTS["ptl_int8"]
+        ptl_facts = torchscript_mobile.convert_ptl(student.model, cand, L)
+        t_conv = time.perf_counter() - t0
+        tv = time.perf_counter()
+        metrics = validate.validate_artifact(cand, "ptl_int8", vset, "ptl_int8", threads)
+        metrics["ops"] = ptl_facts.pop("ops")
+        _publish(cand, out_dir / ARTIFACTS["ptl_int8"])
+        results["ptl_int8"] = _artifact_entry(out_dir / ARTIFACTS["ptl_int8"], t_conv,
+                                              time.perf_counter() - tv, metrics, ptl_facts)
+        run.end("ptl_int8", t0)
+        run.say(_line("ptl_int8", results["ptl_int8"]))
+
+    # -- report -------------------------------------------------------------------------------
+    run.begin("report")
+    report = _report(student, model_dir, L, targets, results, run, approximate_gelu, vset)
+    report.update(facts)
+    from pipeline.fsutil import write_json_atomic
+
+    write_json_atomic(out_dir / REPORT_NAME, report)
+    run.say(f"done in {report['total_seconds']:.1f}s -> {out_dir}")
+    return report
+
+
+def _graph_check(tflite, graph, vset) -> dict:
+    """Max |logit diff| of the traced TF graph vs the float student on the validation set."""
+    from converters.validate import TOLERANCES
+
+    got = tflite.graph_logits(graph, vset.arrays)
+    per_case = np.abs(got - vset.reference).max(axis=1)
+    atol, rtol = TOLERANCES["tflite_fp32"]
+    bound = atol + rtol * float(np.abs(vset.reference).max())
+    worst = int(per_case.argmax())
+    return {"ok": bool(np.all(np.isfinite(got)) and per_case.max() <= bound),
+            "max_abs_diff": float(per_case.max()), "tolerance": bound,
+            "worst_case": vset.kinds[worst]}
+
+
+def _loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _copy_model(model):
+    import copy
+
+    return copy.deepcopy(model).eval()
+
+
+def _tf_threads(n: int) -> None:
+    from converters.tflite import _tf
+
+    tf = _tf()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TF already initialized: keep its settings
+
+
+def _artifact_entry(path: Path, t_conv: float, t_val: float, metrics: dict, extra: dict) -> dict:
+    return {"file": path.name, "size_bytes": path.stat().st_size, "sha256": _sha256(path),
+            "convert_seconds": round(t_conv, 3), "validate_seconds": round(t_val, 3),
+            "validation": metrics, **extra}
+
+
+def _line(backend: str, e: dict) -> str:
+    v = e["validation"]
+    return (f"{backend}: {e['file']} {e['size_bytes'] / 1e6:.1f} MB, max|dlogit| "
+            f"{v['max_abs_diff']:.2e}, argmax {v['argmax_agreement']:.0%}, mask probe "
+            f"{v['mask_probe_max_abs_diff']:.1e} ({e['convert_seconds']:.1f}s + "
+            f"{e['validate_seconds']:.1f}s check)")
+
+
+def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
+            approximate_gelu: bool, vset) -> dict:
+    import platform
+
+    versions = {}
+    for mod in ("torch", "transformers", "onnx", "onnxruntime", "onnxsim", "onnx2tf", "tensorflow",
+                "ai_edge_litert"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            versions[mod] = getattr(m, "__version__", None)
+    if "ai_edge_litert" not in versions or versions["ai_edge_litert"] is None:
+        try:
+            from importlib.metadata import version
+
+            versions["ai_edge_litert"] = version("ai-edge-litert")
+        except Exception:
+            pass
+    cfg = student.config
+    return {
+        "format_version": 1,
+        "model_dir": str(model_dir),
+        "model_type": student.model_type,
+        "architecture": (cfg.get("architectures") or [None])[0],
+        "model_config": {k: cfg.get(k) for k in ("hidden_size", "num_hidden_layers",
+                                                 "num_attention_heads", "intermediate_size",
+                                                 "vocab_size", "hidden_act") if k in cfg},
+        "labels": student.labels,
+        "max_seq_length": L,
+        "inputs": [{"name": n, "dtype": "int32", "shape": [1, L]} for n in INPUT_NAMES],
+        "outputs": [{"name": "logits", "dtype": "float32", "shape": [1, student.num_labels]}],
+        "targets": targets,
+        "artifacts": results,
+        "approximate_gelu": approximate_gelu,
+        "validation_cases": vset.kinds,
+        "stage_seconds": run.log.seconds,
+        "stage_cpu_seconds": run.log.cpu_seconds,
+        "total_seconds": run.log.total(),
+        "load_average": _loadavg(),
+        "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                 "threads": run.threads},
+        "versions": versions,
+    }

@@ -1,0 +1,275 @@
+"""The one validation step every conversion runs on its own artifact before it gets its final name.
+
+1. Format checks: TFLite uses builtin ops only (no custom/Flex op; it loads and runs in
+   ai_edge_litert, which has no Flex delegate), clean input/output names, int32 [1, L] inputs.
+2. Parity: logits of the artifact (through its real runtime) vs the float student (PyTorch,
+   fp32, eager) on a fixed set of real sentences tokenized by the model's own tokenizer with
+   `padding="max_length"`: many padding lengths, an empty text ([CLS] [SEP]), a bare [CLS], and
+   a text that fills max_seq_length exactly.
+3. Mask probe: the padded cases again with the sentence's own tokens repeated into the padded
+   positions (all but the first). A graph that respects the attention mask moves its logits
+   no more than the float student does (not at all for BERT); one that ignores the mask, or
+   had it baked in by tracing, does. This catches mask bugs even for
+   targets whose parity tolerance is loose (full int8).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from converters.common import INPUT_NAMES, OUTPUT_NAME, ConversionError, native_stderr
+
+# Real sentences of many lengths (movie reviews plus everyday text). Deterministic: the same
+# cases every run, so reports are comparable.
+VALIDATION_TEXTS = (
+    "A gripping, beautifully acted film.",
+    "Terrible.",
+    "I expected the plot to be predictable, but the final act genuinely surprised me.",
+    "The soundtrack is lovely, although the second half drags and the dialogue feels stale.",
+    "not good at all",
+    "What a wonderful, funny and moving story -- I would happily watch it again with my family!",
+    "The service at the restaurant was slow, the food arrived cold, and nobody apologized.",
+    "It's fine.",
+    "Although the visual effects are stunning, the characters are so thin that I stopped caring "
+    "halfway through, and by the end I was checking my watch every five minutes.",
+    "Best purchase I've made this year; the battery lasts for days.",
+    "The documentary is thoughtful, honest and never preachy.",
+    "Meh. Boring, overlong and badly edited, with a lead performance that feels phoned in.",
+)
+LONG_TEXT = (
+    "This film starts slowly, with a long opening that introduces far too many characters, but "
+    "once the story finds its footing the performances carry it; the lead is charming, the "
+    "supporting cast is sharp and funny, the photography is gorgeous, and the score swells at "
+    "exactly the right moments, so even though the plot is predictable and the ending is rushed "
+    "I left the theater smiling and I would recommend it to anyone who enjoys a warm, old "
+    "fashioned crowd pleaser with heart, humor and a few genuinely surprising turns along the way. "
+)
+
+# (atol, rtol): a case passes when max|diff| <= atol + rtol * max|reference logit| over the set.
+# These are conversion sanity bounds (a broken graph is far outside them); the parity gate
+# downstream applies the product thresholds. None = parity is measured and reported only.
+TOLERANCES: dict = {
+    "onnx": (1e-4, 1e-3),
+    "tflite_fp32": (1e-4, 1e-3),
+    "tflite_int8": (0.02, 0.1),
+    # PyTorch dynamic int8 quantizes each activation tensor with one scale; on a fine-tuned
+    # MiniLM its max error was ~12% of the largest logit (TFLite's per-row scheme: ~3%).
+    "ptl_int8": (0.02, 0.25),
+    "tflite_int8_full": None,
+}
+# Mask probe: max change of the artifact's logits, beyond the float student's own change, when
+# padded positions hold random ids. Exactly 0 for float graphs, TFLite dynamic int8 (it
+# quantizes activations per token row) and full int8 (static scales); PyTorch's dynamic int8
+# quantizes each activation tensor with one scale over all positions, so pad contents change
+# its rounding noise: it gets its parity tolerance. A graph that ignores the mask moves O(logits).
+PROBE_TOLERANCES: dict = {
+    "onnx": (1e-4, 1e-3),
+    "tflite_fp32": (1e-4, 1e-3),
+    "tflite_int8": (0.01, 0.02),
+    "ptl_int8": (0.02, 0.25),
+    "tflite_int8_full": (0.01, 0.05),
+}
+
+
+@dataclass
+class ValidationSet:
+    kinds: list  # per row: a short description of the case
+    arrays: dict  # name -> int32 [n, L]
+    probe_rows: list  # rows that have padding (used by the mask probe)
+    probe_arrays: dict  # the probe rows with random ids/types in padded positions
+    reference: Optional[np.ndarray] = None  # float student logits [n, num_labels]
+    probe_reference: Optional[np.ndarray] = None  # float student logits on the probe rows
+
+    @property
+    def n(self) -> int:
+        return int(self.arrays["input_ids"].shape[0])
+
+
+def encode(tokenizer, texts, max_seq_length: int) -> dict:
+    """int32 [n, L] inputs as the exported graphs take them (the pipeline's own tokenization)."""
+    try:
+        from pipeline.data.tokenize import encode_fixed
+    except ImportError:  # pragma: no cover - pipeline.data not present
+        encode_fixed = None
+    if encode_fixed is not None:
+        return encode_fixed(tokenizer, list(texts), max_length=max_seq_length)
+    enc = tokenizer(list(texts), padding="max_length", truncation=True, max_length=max_seq_length,
+                    return_token_type_ids=True, return_attention_mask=True)
+    return {k: np.asarray(enc[k], dtype=np.int32) for k in INPUT_NAMES}
+
+
+def build_validation_set(tokenizer, max_seq_length: int, vocab_size: Optional[int] = None,
+                         texts=None, type_vocab_size: int = 2) -> ValidationSet:
+    """The fixed validation inputs (vocab_size/type_vocab_size are accepted for compatibility;
+    the mask probe uses the texts' own tokens)."""
+    texts = list(texts or VALIDATION_TEXTS)
+    long_text = LONG_TEXT * (1 + max_seq_length // 40)
+    all_texts = texts + ["", long_text]
+    arrays = encode(tokenizer, all_texts, max_seq_length)
+    kinds = [f"text[{i}]" for i in range(len(texts))] + ["empty text", "max-length text"]
+    # A bare [CLS] (mask length 1): the shortest input a caller can produce by hand.
+    cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else int(arrays["input_ids"][0, 0])
+    pad_id = tokenizer.pad_token_id or 0
+    bare = {k: np.zeros((1, max_seq_length), np.int32) for k in INPUT_NAMES}
+    bare["input_ids"][:] = pad_id
+    bare["input_ids"][0, 0] = cls_id
+    bare["attention_mask"][0, 0] = 1
+    arrays = {k: np.concatenate([arrays[k], bare[k]], axis=0) for k in INPUT_NAMES}
+    kinds.append("[CLS] only")
+    lengths = arrays["attention_mask"].sum(axis=1)
+    kinds = [f"{k} ({int(n)} tokens)" for k, n in zip(kinds, lengths)]
+    if int(lengths[len(texts) + 1]) != max_seq_length:
+        raise ConversionError("load", "the max-length validation text does not fill "
+                                      f"max_seq_length={max_seq_length} (tokenizer truncation?)")
+
+    # Mask probe: padded rows with real text written into the padded positions (all but the
+    # first). Real tokens, not random ids: PyTorch's dynamic int8 quantizes each activation
+    # tensor with one scale over all positions, so out-of-distribution pads would legitimately
+    # change its rounding of the real tokens; copies of the sentence keep activations typical
+    # while changing what an unmasked attention would see.
+    probe_rows = [i for i in range(len(kinds)) if lengths[i] < max_seq_length - 1]
+    probe = {k: arrays[k][probe_rows].copy() for k in INPUT_NAMES}
+    filler_pool = [int(t) for t in arrays["input_ids"][0, 1:int(lengths[0]) - 1]] or [cls_id]
+    for r, row in enumerate(probe_rows):
+        n = int(lengths[row])
+        # Keep position n: MobileBERT's trigram embedding lets the last real token read its
+        # right neighbour, so the float model itself depends on that one pad id.
+        content = [int(t) for t in arrays["input_ids"][row, 1:n - 1]] or filler_pool
+        fill = np.resize(np.asarray(content, np.int32), max_seq_length - n - 1)
+        probe["input_ids"][r, n + 1:] = fill
+    return ValidationSet(kinds, arrays, probe_rows, probe)
+
+
+def compute_reference(vset: ValidationSet, model) -> np.ndarray:
+    from converters.runtimes import HFRunner
+
+    runner = HFRunner("<student>", model=model)
+    vset.reference = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES))
+    vset.probe_reference = runner.logits(*(vset.probe_arrays[k] for k in INPUT_NAMES))
+    return vset.reference
+
+
+def _bound(tol, scale: float) -> Optional[float]:
+    return None if tol is None else float(tol[0] + tol[1] * scale)
+
+
+def check_tflite_format(path: str | Path, max_seq_length: int, stage: str) -> dict:
+    """Builtin ops only, clean names, int32 [1, L] inputs, float32 logits output."""
+    from converters.tflite import tflite_op_counts
+
+    ops, custom = tflite_op_counts(path)
+    if custom:
+        flex = [c for c in custom if c.startswith("Flex")]
+        raise ConversionError(stage, f"non-builtin ops in the .tflite: {', '.join(custom)} "
+                                     f"({'Flex ops need the TF Select delegate, which the app does not ship' if flex else 'custom ops'})",
+                              op=custom[0])
+    from ai_edge_litert.interpreter import Interpreter
+
+    it = Interpreter(model_path=str(path))
+    ins = {d["name"]: d for d in it.get_input_details()}
+    outs = {d["name"]: d for d in it.get_output_details()}
+    if sorted(ins) != sorted(INPUT_NAMES) or list(outs) != [OUTPUT_NAME]:
+        raise ConversionError(stage, f"tensor names are inputs {sorted(ins)}, outputs {list(outs)}; "
+                                     f"expected {list(INPUT_NAMES)} -> {OUTPUT_NAME}")
+    for n, d in ins.items():
+        if d["dtype"] != np.int32 or list(d["shape"]) != [1, max_seq_length]:
+            raise ConversionError(stage, f"input {n} is {np.dtype(d['dtype']).name} "
+                                         f"{list(d['shape'])}, expected int32 [1, {max_seq_length}]")
+    if outs[OUTPUT_NAME]["dtype"] != np.float32:
+        raise ConversionError(stage, f"output logits is {np.dtype(outs[OUTPUT_NAME]['dtype']).name}, "
+                                     "expected float32")
+    return {"ops": ops, "builtin_only": True}
+
+
+def validate_artifact(path: str | Path, backend: str, vset: ValidationSet, stage: str,
+                      num_threads: Optional[int] = None, tolerance="default",
+                      probe_tolerance="default", max_seq_length: Optional[int] = None) -> dict:
+    """Run all checks on one artifact; return metrics or raise ConversionError(stage)."""
+    if vset.reference is None:
+        raise ValueError("validation set has no reference logits")
+    L = int(vset.arrays["input_ids"].shape[1])
+    facts: dict = {}
+    if backend.startswith("tflite"):
+        facts.update(check_tflite_format(path, L, stage))
+    try:
+        with native_stderr():  # LiteRT prints its delegate notice on fd 2
+            got, probe = _run_both(path, backend, vset, num_threads, L)
+    except ConversionError:
+        raise
+    except Exception as e:
+        raise ConversionError(stage, f"the {backend} runtime failed on the artifact: "
+                                     f"{type(e).__name__}: {e}") from e
+    return _compare(path, backend, vset, stage, got, probe, facts, tolerance, probe_tolerance)
+
+
+def _run_both(path, backend: str, vset: ValidationSet, num_threads, L: int):
+    from converters.runtimes import OnnxRunner, PtlRunner, TFLiteRunner
+
+    if backend == "onnx":
+        runner = OnnxRunner(path, num_threads)
+    elif backend.startswith("tflite"):
+        runner = TFLiteRunner(path, num_threads)
+    elif backend.startswith("ptl"):
+        runner = PtlRunner(path, None, max_seq_length=L)  # torch threads: the caller's
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    got = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES))
+    probe = runner.logits(*(vset.probe_arrays[k] for k in INPUT_NAMES))
+    return got, probe
+
+
+def _compare(path, backend: str, vset: ValidationSet, stage: str, got, probe, facts: dict,
+             tolerance, probe_tolerance) -> dict:
+    ref = vset.reference
+    if got.shape != ref.shape:
+        raise ConversionError(stage, f"logits shape {list(got.shape)} != reference {list(ref.shape)}")
+    if not np.all(np.isfinite(got)):
+        raise ConversionError(stage, "non-finite logits (NaN/inf) from the artifact")
+    diff = np.abs(got - ref)
+    per_case = diff.max(axis=1)
+    scale = float(np.abs(ref).max())
+    ref_spread = float(np.ptp(ref)) if ref.size else 0.0
+    agree = float(np.mean(got.argmax(axis=1) == ref.argmax(axis=1)))
+    # How much the artifact's logits move when only padded tokens change, beyond what the float
+    # student itself moves (zero for BERT; MobileBERT's embedding conv reads one pad token).
+    if vset.probe_rows:
+        moved = probe - got[vset.probe_rows]
+        ref_moved = vset.probe_reference - ref[vset.probe_rows]
+        probe_diff = np.abs(moved - ref_moved).max(axis=1)
+    else:
+        probe_diff = np.zeros(0)
+    tol = TOLERANCES.get(backend) if tolerance == "default" else tolerance
+    ptol = PROBE_TOLERANCES.get(backend) if probe_tolerance == "default" else probe_tolerance
+    bound, pbound = _bound(tol, scale), _bound(ptol, scale)
+    worst = int(per_case.argmax())
+    metrics = {
+        "cases": vset.n,
+        "max_abs_diff": float(per_case.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "worst_case": vset.kinds[worst],
+        "argmax_agreement": agree,
+        "max_abs_reference_logit": scale,
+        "reference_logit_spread": ref_spread,
+        "relative_max_diff": float(per_case.max() / scale) if scale > 0 else None,
+        "tolerance": bound,
+        "mask_probe_max_abs_diff": float(probe_diff.max()) if probe_diff.size else 0.0,
+        "mask_probe_tolerance": pbound,
+        "per_case_max_abs_diff": {k: float(d) for k, d in zip(vset.kinds, per_case)},
+    }
+    metrics.update(facts)
+    if pbound is not None and probe_diff.size and probe_diff.max() > pbound:
+        i = int(probe_diff.argmax())
+        raise ConversionError(
+            stage, f"{Path(path).name} does not respect the attention mask: changing only padded "
+                   f"tokens moved the logits by {probe_diff.max():.3g} more than in the float "
+                   f"student (> {pbound:.3g}) on "
+                   f"{vset.kinds[vset.probe_rows[i]]}")
+    if bound is not None and per_case.max() > bound:
+        raise ConversionError(
+            stage, f"{Path(path).name} disagrees with the float student: max |logit diff| "
+                   f"{per_case.max():.3g} > {bound:.3g} on {vset.kinds[worst]}")
+    metrics["passed"] = True
+    return metrics

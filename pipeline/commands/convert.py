@@ -1,0 +1,100 @@
+"""`bert-edge convert`: a distilled student directory -> every on-device format, each validated."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HELP = "convert a student to ONNX, TFLite (fp32, int8, full int8) and TorchScript-lite int8"
+DESCRIPTION = (
+    "Convert a distilled student (a Hugging Face save_pretrained directory) to model.onnx, "
+    "model_fp32.tflite, model_int8.tflite, model_int8_full.tflite and model_int8.ptl, each "
+    "checked against the float student (logits on real sentences with different padding, a "
+    "[CLS]-only and a max-length input, and an attention-mask probe) before it gets its final "
+    "name, plus a convert.json report. On failure: one error line naming the stage and op; the "
+    "intermediate files are kept in <out>/_failed_<stage>/."
+)
+
+DEFAULT_NUM_CALIBRATION = 64
+
+
+def add_arguments(p) -> None:
+    from converters.common import BACKENDS, DEFAULT_MAX_SEQ_LENGTH
+
+    p.add_argument("--model", required=True, metavar="DIR",
+                   help="the student: a Hugging Face model directory (config.json, weights, tokenizer)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: <model>/../convert)")
+    p.add_argument("--targets", default="all", metavar="LIST",
+                   help=f"comma list of backend ids or 'all' ({', '.join(BACKENDS)})")
+    p.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_SEQ_LENGTH, metavar="L",
+                   help="fixed input length of the exported graphs")
+    p.add_argument("--calibration-data", metavar="FILE",
+                   help="texts for full-int8 calibration: a .txt file (one passage per line) or a "
+                        "TSV/CSV/JSONL file with a text column (e.g. the task's training file); "
+                        "default: built-in sentences")
+    p.add_argument("--text-column", help="text column of --calibration-data (default: auto-detect)")
+    p.add_argument("--num-calibration", type=int, default=DEFAULT_NUM_CALIBRATION, metavar="N",
+                   help="calibration texts sampled (fixed seed) from --calibration-data")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="threads for TensorFlow, LiteRT and onnxruntime (default 1: fastest on "
+                        "a shared machine; PyTorch always uses 1 here)")
+    p.add_argument("--approximate-gelu", action="store_true",
+                   help="TFLite only: replace exact (erf) GELU by tanh GELU instead of failing "
+                        "(the validation measures the difference)")
+    p.add_argument("--json", action="store_true", help="print the convert.json report")
+    p.add_argument("--no-progress", action="store_true", help="no per-stage progress lines")
+
+
+def load_calibration_texts(path: str | None, text_column: str | None = None) -> list[str] | None:
+    """Texts from --calibration-data via pipeline.data.load_texts (txt/tsv/csv/jsonl)."""
+    if not path:
+        return None
+    from pipeline.errors import BertEdgeError
+
+    p = Path(path)
+    if not p.is_file():
+        raise BertEdgeError(f"--calibration-data: file not found: {p}")
+    try:
+        from pipeline.data import load_texts
+    except ImportError:  # pragma: no cover - the data package is part of the project
+        load_texts = None
+    if load_texts is not None:
+        texts = load_texts(p, text_column) if text_column else load_texts(p)
+    else:
+        texts = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if not texts:
+        raise BertEdgeError(f"{p}: no calibration texts")
+    return texts
+
+
+def run(args) -> int:
+    from pipeline.errors import BertEdgeError
+
+    from converters.common import parse_targets
+    from converters.student import read_config
+
+    model = Path(args.model)
+    read_config(model)  # missing dir / not a model dir / unsupported arch: one-line error, fast
+    targets = parse_targets(args.targets)
+    if args.num_calibration is not None and args.num_calibration < 1:
+        raise BertEdgeError("--num-calibration must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        raise BertEdgeError("--threads must be >= 1")
+    texts = load_calibration_texts(args.calibration_data, args.text_column) \
+        if "tflite_int8_full" in targets else None
+    out = Path(args.out) if args.out else model.resolve().parent / "convert"
+
+    from converters import convert_all
+
+    report = convert_all(model, out, targets=targets, max_seq_length=args.max_seq_length,
+                         calibration_texts=texts, num_calibration=args.num_calibration,
+                         progress=not args.no_progress, threads=args.threads,
+                         approximate_gelu=args.approximate_gelu)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for backend, e in report["artifacts"].items():
+            v = e["validation"]
+            print(f"{backend:<17} {out / e['file']}  {e['size_bytes'] / 1e6:.1f} MB  "
+                  f"max|dlogit| {v['max_abs_diff']:.2e}  argmax {v['argmax_agreement']:.0%}")
+        print(f"report: {out / 'convert.json'} ({report['total_seconds']:.1f}s)")
+    return 0

@@ -1,0 +1,260 @@
+"""Student architectures: presets, custom configs, and DistilBERT-style initialization.
+
+Every student is a Hugging Face `...ForSequenceClassification` model that shares the teacher's
+tokenizer (same vocabulary, positions and token types). BERT students use `hidden_act="gelu_new"`
+(the tanh approximation of GELU) and MobileBERT students `relu`: both lower to TFLite builtin ops,
+whereas the exact erf GELU of the teachers becomes a Flex op or a slow decomposition.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from pipeline.errors import BertEdgeError
+
+TFLITE_FRIENDLY_ACTS = ("gelu_new", "gelu_pytorch_tanh", "relu", "relu6")
+
+# name -> (family, description, config keys). Values that depend on the teacher are filled in
+# by `student_config`.
+PRESETS: dict[str, tuple[str, str, dict]] = {
+    "tinybert-4l-312d": ("bert", "TinyBERT-4L: 4 layers, hidden 312, FFN 1200, 12 heads (~14.5M params)",
+                         dict(num_hidden_layers=4, hidden_size=312, intermediate_size=1200,
+                              num_attention_heads=12)),
+    "tinybert-6l-768d": ("bert", "TinyBERT-6L: 6 layers, hidden 768, FFN 3072, 12 heads (~67M params)",
+                         dict(num_hidden_layers=6, hidden_size=768, intermediate_size=3072,
+                              num_attention_heads=12)),
+    "mobilebert": ("mobilebert", "MobileBERT-style: inter-block width = teacher hidden size, bottleneck "
+                   "128, 4 heads, 2 FFNs per block, relu, NoNorm, as many layers as the teacher",
+                   dict(embedding_size=128, true_hidden_size=128, intra_bottleneck_size=128,
+                        num_attention_heads=4, intermediate_size=512, num_feedforward_networks=2,
+                        use_bottleneck=True, use_bottleneck_attention=False,
+                        key_query_shared_bottleneck=True, normalization_type="no_norm",
+                        trigram_input=True, hidden_act="relu", hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.1, classifier_activation=False)),
+    "distilbert-style": ("distil", "DistilBERT-style: the teacher's architecture with half its layers, "
+                         "initialized from every other teacher layer", {}),
+}
+
+_COPY_FROM_TEACHER = ("vocab_size", "max_position_embeddings", "type_vocab_size", "pad_token_id",
+                      "layer_norm_eps", "initializer_range")
+
+
+@dataclass
+class StudentInfo:
+    preset: str
+    family: str  # bert | mobilebert | distil | dir | config
+    description: str
+    init: str = "random"
+    init_layers: Optional[list] = None
+    loaded_from: Optional[str] = None
+    notes: list = field(default_factory=list)
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+
+
+def _label_kwargs(labels) -> dict:
+    return dict(num_labels=len(labels), id2label=dict(enumerate(labels)),
+                label2id={l: i for i, l in enumerate(labels)})
+
+
+def _apply_overrides(cfg, overrides: dict, where: str = "student.overrides"):
+    known = set(cfg.to_dict())
+    for key, value in (overrides or {}).items():
+        if key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise BertEdgeError(f"{where}: '{key}' is not a {cfg.model_type} config key{hint}")
+        setattr(cfg, key, value)
+    return cfg
+
+
+def _check_activation(cfg, info: StudentInfo) -> None:
+    act = getattr(cfg, "hidden_act", None)
+    if isinstance(act, str) and act not in TFLITE_FRIENDLY_ACTS:
+        msg = (f"student hidden_act '{act}' is not a TFLite builtin activation; use gelu_new "
+               "(tanh GELU) or relu so the converted model has no Flex ops")
+        warnings.warn(msg, stacklevel=3)
+        info.notes.append(msg)
+
+
+def _check_shape(cfg) -> None:
+    if cfg.model_type == "bert" and cfg.hidden_size % cfg.num_attention_heads:
+        raise BertEdgeError(f"student hidden_size {cfg.hidden_size} is not a multiple of "
+                            f"num_attention_heads {cfg.num_attention_heads}")
+    if cfg.model_type == "mobilebert" and cfg.true_hidden_size % cfg.num_attention_heads:
+        raise BertEdgeError(f"student true_hidden_size {cfg.true_hidden_size} is not a multiple of "
+                            f"num_attention_heads {cfg.num_attention_heads}")
+    if cfg.num_hidden_layers < 1:
+        raise BertEdgeError("student num_hidden_layers must be >= 1")
+
+
+def every_other_layer(teacher_layers: int, student_layers: int) -> list[int]:
+    """Teacher layers (0-based) a DistilBERT-style student copies: 0, 2, 4, ... (stride T // S);
+    for non-divisible depths the indices are spread evenly from the bottom layer."""
+    if student_layers > teacher_layers:
+        raise BertEdgeError(f"distilbert-style student with {student_layers} layers cannot be initialized "
+                            f"from a {teacher_layers}-layer teacher")
+    if teacher_layers % student_layers == 0:
+        stride = teacher_layers // student_layers
+        return [i * stride for i in range(student_layers)]
+    return [(i * teacher_layers) // student_layers for i in range(student_layers)]
+
+
+def check_preset(name: str) -> None:
+    """Fail early (before any model loads) on a preset name that is neither a preset nor a path."""
+    path = Path(name).expanduser()
+    if name in PRESETS or path.exists() or "/" in name or name.endswith(".json"):
+        return
+    close = difflib.get_close_matches(name, list(PRESETS), n=1, cutoff=0.4)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise BertEdgeError(f"unknown student preset '{name}'{hint}; presets: {', '.join(PRESETS)}, "
+                        "or a student directory / config.json")
+
+
+def student_config(spec, teacher_config, labels):
+    """(HF config, StudentInfo) for `spec` (a StudentConfig) given the teacher's HF config.
+
+    `spec.preset` may also be a student directory (weights are loaded by `build_student`) or a
+    config.json path.
+    """
+    from transformers import AutoConfig, BertConfig, MobileBertConfig
+
+    name = spec.preset
+    path = Path(name).expanduser()
+    if name not in PRESETS and (path.exists() or "/" in name or name.endswith(".json")):
+        if path.is_dir():
+            if not (path / "config.json").is_file():
+                raise BertEdgeError(f"student.preset {path}: no config.json (not a model directory)")
+            cfg = AutoConfig.from_pretrained(str(path))
+            info = StudentInfo(str(path), "dir", f"continued from {path}", init="loaded",
+                               loaded_from=str(path))
+        elif path.is_file():
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise BertEdgeError(f"{path}: not a JSON config ({e})") from None
+            mt = raw.get("model_type", "bert")
+            if mt not in ("bert", "mobilebert"):
+                raise BertEdgeError(f"{path}: student model_type '{mt}' is not supported (bert, mobilebert)")
+            cfg = (BertConfig if mt == "bert" else MobileBertConfig)(**raw)
+            info = StudentInfo(str(path), "config", f"custom config {path}")
+        else:
+            raise BertEdgeError(f"student.preset '{name}': no such file or directory")
+        if cfg.model_type not in ("bert", "mobilebert"):
+            raise BertEdgeError(f"student {name}: model type '{cfg.model_type}' is not supported")
+        cfg = _apply_overrides(cfg, spec.overrides)
+        for k, v in _label_kwargs(labels).items():
+            setattr(cfg, k, v)
+        if cfg.vocab_size != teacher_config.vocab_size:
+            raise BertEdgeError(f"student {name} has vocab_size {cfg.vocab_size}, the teacher "
+                                f"{teacher_config.vocab_size}: students share the teacher's tokenizer")
+        _check_shape(cfg)
+        _check_activation(cfg, info)
+        return cfg, info
+    check_preset(name)
+    family, desc, keys = PRESETS[name]
+    shared = {k: getattr(teacher_config, k) for k in _COPY_FROM_TEACHER if hasattr(teacher_config, k)}
+    info = StudentInfo(name, family, desc)
+    if family == "bert":
+        cfg = BertConfig(**{**shared, **keys, "hidden_act": "gelu_new"})
+    elif family == "mobilebert":
+        # The inter-block width matches the teacher's hidden size, so feature maps transfer
+        # without a projection (a learned one is added if an override changes it).
+        cfg = MobileBertConfig(**{**shared, **keys, "hidden_size": teacher_config.hidden_size,
+                                  "num_hidden_layers": teacher_config.num_hidden_layers})
+    else:  # distil
+        d = teacher_config.to_dict()
+        for k in ("architectures", "id2label", "label2id", "num_labels", "_name_or_path",
+                  "transformers_version", "finetuning_task", "problem_type"):
+            d.pop(k, None)
+        cls = BertConfig if teacher_config.model_type == "bert" else MobileBertConfig
+        cfg = cls(**d)
+        cfg.num_hidden_layers = max(1, teacher_config.num_hidden_layers // 2)
+        if cfg.hidden_act in ("gelu", "gelu_python", "gelu_accurate"):
+            cfg.hidden_act = "gelu_new"
+    cfg = _apply_overrides(cfg, spec.overrides)
+    for k, v in _label_kwargs(labels).items():
+        setattr(cfg, k, v)
+    _check_shape(cfg)
+    _check_activation(cfg, info)
+    return cfg, info
+
+
+def build_student(spec, teacher_config, labels, init_teacher=None, seed: int = 0):
+    """(student model, StudentInfo). `init_teacher` (a loaded teacher, base or classifier) is
+    required for distilbert-style students, whose weights are copied from it."""
+    import torch
+    import transformers
+    from transformers import AutoModelForSequenceClassification
+
+    cfg, info = student_config(spec, teacher_config, labels)
+    torch.manual_seed(seed)
+    if info.family == "dir":
+        verbosity = transformers.logging.get_verbosity()
+        transformers.logging.set_verbosity_error()
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                info.loaded_from, config=cfg, ignore_mismatched_sizes=True)
+        except Exception as e:
+            raise BertEdgeError(f"{info.loaded_from}: cannot load the student "
+                                f"({(str(e).splitlines() or ['?'])[0]})") from None
+        finally:
+            transformers.logging.set_verbosity(verbosity)
+        return model, info
+    model = AutoModelForSequenceClassification.from_config(cfg)
+    if info.family == "distil":
+        if init_teacher is None:
+            raise BertEdgeError("distilbert-style students are initialized from a teacher; none loaded")
+        layers = spec.init_layers
+        tl = teacher_config.num_hidden_layers
+        if layers is None:
+            layers = every_other_layer(tl, cfg.num_hidden_layers)
+        if len(layers) != cfg.num_hidden_layers or any(
+                isinstance(l, bool) or not isinstance(l, int) or not 0 <= l < tl for l in layers):
+            raise BertEdgeError(f"student.init_layers {layers}: need {cfg.num_hidden_layers} teacher "
+                                f"layer indices in 0..{tl - 1}")
+        copied = init_from_teacher(model, init_teacher, layers)
+        info.init = f"copied from the teacher ({copied} tensors)"
+        info.init_layers = list(layers)
+    return model, info
+
+
+def init_from_teacher(student, teacher, layers: list[int]) -> int:
+    """Copy embeddings, the chosen encoder layers (student layer i <- teacher layer layers[i]),
+    the pooler and, when shapes match, the classifier. Returns the number of tensors copied."""
+    import torch
+
+    t_state = teacher.base_model.state_dict()
+    s_base = student.base_model
+    new = {}
+    for key, value in s_base.state_dict().items():
+        src = key
+        if key.startswith("encoder.layer."):
+            parts = key.split(".")
+            parts[2] = str(layers[int(parts[2])])
+            src = ".".join(parts)
+        if src in t_state and t_state[src].shape == value.shape:
+            new[key] = t_state[src]
+    missing = [k for k in s_base.state_dict() if k not in new]
+    if any(k.startswith("encoder.") or k.startswith("embeddings.") for k in missing):
+        raise BertEdgeError(f"distilbert-style init: teacher lacks {missing[:3]} (architectures differ)")
+    s_base.load_state_dict(new, strict=False)
+    copied = len(new)
+    t_cls = getattr(teacher, "classifier", None)
+    s_cls = getattr(student, "classifier", None)
+    if isinstance(t_cls, torch.nn.Module) and isinstance(s_cls, torch.nn.Module):
+        ts, ss = t_cls.state_dict(), s_cls.state_dict()
+        if ts.keys() == ss.keys() and all(ts[k].shape == ss[k].shape for k in ts):
+            s_cls.load_state_dict(ts)
+            copied += len(ts)
+    return copied
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())

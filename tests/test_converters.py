@@ -1,0 +1,510 @@
+"""converters/: every target on a tiny random BERT and a tiny MobileBERT student, through the
+real converters and the real runtimes (onnxruntime, ai_edge_litert, torch lite interpreter).
+
+Each tiny model is converted once per module (module-scoped fixtures); the tests then check the
+artifacts on padded, unpadded, [CLS]-only and max-length inputs, the report, the failure paths
+(one-line error naming stage and op, debug folder kept, no artifact under a final name) and that
+the shared validation step catches a graph that ignores the attention mask.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+L = 40  # differs from every tiny width (hidden 32/64, FFN 64, heads 4, head dim 8/16)
+LABELS = ["negative", "positive"]
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CAL_TEXTS = [
+    "a wonderful film with great acting", "the plot was dull and the acting was bad",
+    "i loved it", "not good", "boring, very boring", "the best movie i have seen this year",
+    "it was okay but the story was quite poor", "terrible", "fun and funny",
+    "i hated the ending but loved the rest",
+]
+
+
+# -- tiny students --------------------------------------------------------------------------
+
+def _real_tokenizer(model_dir: Path) -> None:
+    """tiny_models writes `BertTokenizerFast(vocab_file=...)`, which transformers 5 ignores (the
+    saved tokenizer knows only the 5 special tokens, so every word is [UNK]). Rebuild it from the
+    tiny vocabulary so the validation sentences are real token sequences."""
+    from transformers import BertTokenizer
+
+    from tiny_models import tiny_vocab
+
+    vocab_file = model_dir / "vocab.txt"
+    vocab_file.write_text("\n".join(tiny_vocab()) + "\n", encoding="utf-8")
+    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (model_dir / f).unlink(missing_ok=True)
+    BertTokenizer(vocab=str(vocab_file), do_lower_case=True).save_pretrained(model_dir)
+
+
+def _sharpen(model_dir: Path, std: float = 0.2, seed: int = 1) -> None:
+    """With the default init (std 0.02) a tiny random classifier gives the same logits (~0.01)
+    for every input, so a graph that ignores the mask or mangles weights would still "match".
+    Re-draw the weights with std 0.2: logits then vary by O(1) between inputs and attending to
+    padding moves them by O(1), like a trained model."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, (torch.nn.Linear, torch.nn.Embedding)):
+                mod.weight.normal_(0.0, std)
+    model.save_pretrained(model_dir)
+
+
+def make_student(root: Path, kind: str = "bert", **kw) -> Path:
+    from tiny_models import make_tiny_bert, make_tiny_mobilebert
+
+    if kind == "bert":
+        d = make_tiny_bert(root, labels=LABELS, **kw)
+    else:
+        d = make_tiny_mobilebert(root, **kw)
+    _real_tokenizer(d)
+    _sharpen(d, std=0.2 if kind == "bert" else 0.12)  # MobileBERT has no LayerNorm: keep it tame
+    (d / "labels.txt").write_text("\n".join(LABELS) + "\n", encoding="utf-8")
+    return d
+
+
+def _convert(tmp_path_factory, kind: str):
+    from converters import convert_all
+
+    root = tmp_path_factory.mktemp(f"conv_{kind}")
+    student = make_student(root / "student", kind)
+    out = root / "convert"
+    report = convert_all(student, out, max_seq_length=L, calibration_texts=CAL_TEXTS,
+                         num_calibration=8, progress=False)
+    return {"student": student, "out": out, "report": report}
+
+
+@pytest.fixture(scope="module")
+def bert(tmp_path_factory):
+    return _convert(tmp_path_factory, "bert")
+
+
+@pytest.fixture(scope="module")
+def mobilebert(tmp_path_factory):
+    return _convert(tmp_path_factory, "mobilebert")
+
+
+@pytest.fixture(scope="module", params=["bert", "mobilebert"])
+def conv(request):
+    return request.getfixturevalue(request.param)
+
+
+def _cases(student: Path) -> tuple[dict, list]:
+    """Padded (several lengths), unpadded/max-length, empty text, bare [CLS]."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(student)
+    texts = ["a great movie", "the acting was bad and the plot was dull, not fun at all",
+             "i loved it so much, a really fun film", "", "very " * 60 + "good"]
+    enc = tok(texts, padding="max_length", truncation=True, max_length=L, return_token_type_ids=True)
+    arrays = {k: np.asarray(enc[k], np.int32) for k in INPUTS}
+    bare = {k: np.zeros((1, L), np.int32) for k in INPUTS}
+    bare["input_ids"][0, 0] = tok.cls_token_id
+    bare["attention_mask"][0, 0] = 1
+    arrays = {k: np.concatenate([arrays[k], bare[k]]) for k in INPUTS}
+    lengths = arrays["attention_mask"].sum(1)
+    assert lengths[4] == L and lengths[5] == 1 and all(0 < n < L for n in lengths[:4])
+    assert len({int(n) for n in lengths}) == 6  # six different padding lengths
+    return arrays, ["short", "long", "3 words", "empty", "max-length", "[CLS] only"]
+
+
+# (atol, rtol of the max |reference logit|) per backend for these tests. Full int8 is measured
+# and reported, not gated here (the parity gate decides whether it ships): on these random
+# students its error is 10-50% of the logit range, see the report's validation numbers.
+TOL = {"onnx": (1e-4, 1e-4), "tflite_fp32": (1e-4, 1e-4), "tflite_int8": (0.02, 0.05),
+       "ptl_int8": (0.02, 0.05), "tflite_int8_full": None}
+
+
+# -- artifacts and runtimes -----------------------------------------------------------------
+
+def test_all_artifacts_and_report(conv):
+    from converters import ARTIFACTS, BACKENDS
+
+    out, rep = conv["out"], conv["report"]
+    for b in BACKENDS:
+        assert (out / ARTIFACTS[b]).stat().st_size > 1000, b
+    saved = json.loads((out / "convert.json").read_text())
+    assert saved["targets"] == list(BACKENDS) and set(saved["artifacts"]) == set(BACKENDS)
+    assert saved["max_seq_length"] == L and saved["labels"] == LABELS
+    assert [i["name"] for i in saved["inputs"]] == list(INPUTS)
+    assert all(s >= 0 for s in saved["stage_seconds"].values())
+    for b, e in saved["artifacts"].items():
+        assert e["file"] == ARTIFACTS[b] and e["size_bytes"] == (out / e["file"]).stat().st_size
+        v = e["validation"]
+        assert v["passed"] and v["cases"] >= 15 and 0.0 <= v["argmax_agreement"] <= 1.0
+        assert any("[CLS] only" in k for k in v["per_case_max_abs_diff"])
+        assert any(f"({L} tokens)" in k for k in v["per_case_max_abs_diff"])
+    assert saved["tflite_graph_check"]["ok"]
+    # nothing left behind: no work dir, no debug folder, no temp files
+    assert sorted(p.name for p in out.iterdir()) == sorted(list(ARTIFACTS.values()) + ["convert.json"])
+    assert rep["artifacts"].keys() == saved["artifacts"].keys()
+
+
+@pytest.mark.parametrize("backend", ["onnx", "tflite_fp32", "tflite_int8", "tflite_int8_full", "ptl_int8"])
+def test_artifact_matches_float_student(conv, backend):
+    from converters import ARTIFACTS, load_runner
+
+    arrays, names = _cases(conv["student"])
+    ref = load_runner(conv["student"]).logits(*(arrays[k] for k in INPUTS))
+    runner = load_runner(conv["out"] / ARTIFACTS[backend], num_threads=1)
+    got = runner.logits(*(arrays[k] for k in INPUTS))
+    assert got.shape == (len(names), len(LABELS)) and got.dtype == np.float32
+    assert np.all(np.isfinite(got))
+    scale = float(np.abs(ref).max())
+    assert scale > 0.2, "sharpened tiny model should have O(1) logits"
+    diff = np.abs(got - ref).max(axis=1)
+    if TOL[backend] is None:
+        assert np.abs(got).max() < 10 * scale  # sane magnitude; accuracy is the gate's call
+        return
+    atol, rtol = TOL[backend]
+    assert diff.max() <= atol + rtol * scale, dict(zip(names, diff.round(5)))
+    if backend in ("onnx", "tflite_fp32"):
+        assert (got.argmax(1) == ref.argmax(1)).all()
+
+
+def test_padding_does_not_leak(conv):
+    """Random ids in padded positions (beyond the first) leave every artifact's logits alone."""
+    from converters import ARTIFACTS, BACKENDS, load_runner
+    from converters.validate import PROBE_TOLERANCES
+
+    arrays, _ = _cases(conv["student"])
+    rows = [0, 2, 3, 5]  # padded cases
+    noisy = {k: arrays[k][rows].copy() for k in INPUTS}
+    rng = np.random.default_rng(0)
+    for r in range(len(rows)):
+        n = int(noisy["attention_mask"][r].sum())
+        noisy["input_ids"][r, n + 1:] = rng.integers(5, 100, L - n - 1)
+    ref_clean = load_runner(conv["student"]).logits(*(arrays[k][rows] for k in INPUTS))
+    ref_noisy = load_runner(conv["student"]).logits(*(noisy[k] for k in INPUTS))
+    np.testing.assert_allclose(ref_noisy, ref_clean, atol=1e-5)  # the float student ignores pads
+    for b in BACKENDS:
+        runner = load_runner(conv["out"] / ARTIFACTS[b], num_threads=1)
+        clean = runner.logits(*(arrays[k][rows] for k in INPUTS))
+        moved = np.abs(runner.logits(*(noisy[k] for k in INPUTS)) - clean).max()
+        atol, rtol = PROBE_TOLERANCES[b]  # ptl: per-tensor dynamic activation scales see pads
+        assert moved <= atol + rtol * np.abs(clean).max(), (b, moved)
+
+
+def test_tflite_builtin_ops_clean_names_and_signature(conv):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from converters.tflite import tflite_op_counts
+
+    for f in ("model_fp32.tflite", "model_int8.tflite", "model_int8_full.tflite"):
+        path = conv["out"] / f
+        ops, custom = tflite_op_counts(path)
+        assert custom == [] and not any(o.startswith(("CUSTOM", "FLEX", "DELEGATE")) for o in ops), ops
+        assert ops.get("FULLY_CONNECTED", 0) > 0
+        it = Interpreter(model_path=str(path))
+        ins = {d["name"]: d for d in it.get_input_details()}
+        assert set(ins) == set(INPUTS)
+        for d in ins.values():
+            assert d["dtype"] == np.int32 and list(d["shape"]) == [1, L]
+        assert [d["name"] for d in it.get_output_details()] == ["logits"]
+        assert it.get_output_details()[0]["dtype"] == np.float32
+        sig = it.get_signature_list()["serving_default"]
+        assert sorted(sig["inputs"]) == sorted(INPUTS) and sig["outputs"] == ["logits"]
+        # signature runner binds by name, whatever the tensor order
+        arrays, _ = _cases(conv["student"])
+        runner = it.get_signature_runner("serving_default")
+        out = runner(**{k: arrays[k][:1] for k in reversed(INPUTS)})["logits"]
+        assert out.shape == (1, len(LABELS))
+
+
+def test_int8_weights_include_embeddings(conv):
+    """Dynamic-range int8 quantizes the word-embedding table too; full int8 quantizes activations."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    cfg = json.loads((conv["student"] / "config.json").read_text())
+    emb_shape = [cfg["vocab_size"], cfg.get("embedding_size") or cfg["hidden_size"]]
+    for f in ("model_int8.tflite", "model_int8_full.tflite"):
+        it = Interpreter(model_path=str(conv["out"] / f))
+        emb = [d for d in it.get_tensor_details() if list(d["shape"]) == emb_shape]
+        assert emb and all(d["dtype"] == np.int8 for d in emb), (f, [(d["name"], d["dtype"]) for d in emb])
+    rep = conv["report"]["artifacts"]
+    assert rep["tflite_int8"]["size_bytes"] < rep["tflite_fp32"]["size_bytes"]
+    assert rep["tflite_int8"]["weight_bytes_by_type"].get("INT8", 0) > \
+        rep["tflite_int8"]["weight_bytes_by_type"].get("FLOAT32", 0)
+    full = Interpreter(model_path=str(conv["out"] / "model_int8_full.tflite"))
+    kinds = {np.dtype(d["dtype"]).name for d in full.get_tensor_details()}
+    assert "int8" in kinds
+    cal = rep["tflite_int8_full"]["calibration"]
+    assert cal["samples"] == 8 and cal["source"] == "calibration_texts"
+
+
+def test_full_int8_uses_bounded_mask_bias(conv):
+    """The full-int8 graph computes the attention bias with FULL_INT8_MASK_VALUE (edited into
+    the shared frozen graph), so its int8 range is [-40, 0], not [-10000, 0]."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from converters.tflite import FULL_INT8_MASK_VALUE
+
+    assert conv["report"]["artifacts"]["tflite_int8_full"]["mask_value"] == FULL_INT8_MASK_VALUE
+    it = Interpreter(model_path=str(conv["out"] / "model_int8_full.tflite"))
+    lows = []
+    for d in it.get_tensor_details():
+        scale, zero = d["quantization"]
+        if d["dtype"] == np.int8 and list(d["shape"]) == [1, L] and scale > 0:
+            lows.append((-128 - zero) * scale)
+    assert any(abs(lo - FULL_INT8_MASK_VALUE) < 1.0 for lo in lows), lows
+
+
+def test_ptl_bytecode_and_ops(conv):
+    from torch.jit.mobile import _get_model_bytecode_version
+
+    from converters.torchscript_mobile import ANDROID_MAX_BYTECODE, ANDROID_MIN_BYTECODE
+
+    path = conv["out"] / "model_int8.ptl"
+    e = conv["report"]["artifacts"]["ptl_int8"]
+    version = _get_model_bytecode_version(str(path))
+    assert e["bytecode_version"] == version and ANDROID_MIN_BYTECODE <= version <= ANDROID_MAX_BYTECODE
+    assert e["android_runtime"].endswith("pytorch_android_lite:2.1.0")
+    ops = e["validation"]["ops"]
+    assert "quantized::linear_dynamic" in ops
+    assert any(o.startswith("quantized::embedding") for o in ops), ops  # int8 embedding tables
+    assert "aten::scaled_dot_product_attention" not in ops
+
+
+def test_load_runner_contract(conv, tmp_path):
+    from converters import load_runner
+    from pipeline.errors import BertEdgeError
+
+    r = load_runner(conv["out"] / "model_int8.ptl")
+    assert r.max_seq_length == L  # read from convert.json next to it
+    with pytest.raises(BertEdgeError, match=f"exactly {L}"):
+        r.logits(np.zeros((1, L + 1), np.int32), np.ones((1, L + 1), np.int32), np.zeros((1, L + 1), np.int32))
+    one = load_runner(conv["out"] / "model.onnx").logits(np.zeros(L, np.int32), np.ones(L, np.int32),
+                                                         np.zeros(L, np.int32))
+    assert one.shape == (1, len(LABELS))  # 1-D input = one row
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"x")
+    with pytest.raises(BertEdgeError, match="unknown model format"):
+        load_runner(bad)
+    with pytest.raises(BertEdgeError, match="not found"):
+        load_runner(tmp_path / "missing.tflite")
+
+
+# -- the shared validation step catches mask bugs -------------------------------------------
+
+def _traced_without_mask(student_dir: Path, path: Path) -> None:
+    """A .ptl whose wrapper drops the attention mask (what a bad trace can bake in)."""
+    import torch
+
+    from converters.student import load_student
+
+    model = load_student(student_dir).model
+
+    class NoMask(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.m(input_ids=input_ids.long(), token_type_ids=token_type_ids.long(),
+                          return_dict=False)[0]
+
+    ids = torch.ones(1, L, dtype=torch.int32)
+    with torch.no_grad():
+        traced = torch.jit.trace(NoMask().eval(), (ids, ids, ids), check_trace=False)
+    traced._save_for_lite_interpreter(str(path))
+
+
+def _onnx_without_mask(student_dir: Path, path: Path) -> None:
+    import torch
+
+    from converters.student import load_student
+
+    model = load_student(student_dir).model
+
+    class NoMask(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.m = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            everything = (attention_mask >= 0).long()  # reads the input, ignores its values
+            return self.m(input_ids=input_ids.long(), attention_mask=everything,
+                          token_type_ids=token_type_ids.long(), return_dict=False)[0]
+
+    ids = torch.ones(1, L, dtype=torch.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(NoMask().eval(), (ids, ids, ids), str(path), input_names=list(INPUTS),
+                          output_names=["logits"], opset_version=17, dynamo=False)
+
+
+@pytest.mark.parametrize("fmt", ["ptl_int8", "onnx"])
+def test_validation_catches_graph_that_ignores_mask(bert, tmp_path, fmt):
+    from converters import ConversionError
+    from converters.student import load_student
+    from converters.validate import build_validation_set, compute_reference, validate_artifact
+
+    student = load_student(bert["student"])
+    vset = build_validation_set(student.tokenizer, L, student.config["vocab_size"])
+    compute_reference(vset, student.model)
+    path = tmp_path / ("bad.ptl" if fmt == "ptl_int8" else "bad.onnx")
+    (_traced_without_mask if fmt == "ptl_int8" else _onnx_without_mask)(bert["student"], path)
+    with pytest.raises(ConversionError) as ei:
+        validate_artifact(path, fmt, vset, fmt)
+    msg = str(ei.value)
+    assert "\n" not in msg and f"'{fmt}'" in msg
+    assert "attention mask" in msg or "disagrees" in msg, msg
+    # The mask probe alone catches it, even with parity turned off (the full-int8 setting).
+    with pytest.raises(ConversionError, match="does not respect the attention mask"):
+        validate_artifact(path, fmt, vset, fmt, tolerance=None)
+    # and the good artifact passes the same checks
+    good = validate_artifact(bert["out"] / ("model_int8.ptl" if fmt == "ptl_int8" else "model.onnx"),
+                             fmt, vset, fmt)
+    assert good["passed"]
+
+
+# -- failures: one line, stage + op, debug folder, no artifact under a final name -------------
+
+def _one_line(exc) -> str:
+    msg = str(exc)
+    assert "\n" not in msg and msg.startswith("convert stage '"), msg
+    return msg
+
+
+def test_unsupported_architecture(tmp_path):
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    from converters import ConversionError, convert_all
+    from pipeline.errors import BertEdgeError
+
+    d = tmp_path / "gpt2"
+    GPT2ForSequenceClassification(GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50,
+                                             n_positions=64, pad_token_id=0)).save_pretrained(d)
+    out = tmp_path / "out"
+    with pytest.raises(ConversionError) as ei:
+        convert_all(d, out, max_seq_length=L, progress=False)
+    msg = _one_line(ei.value)
+    assert isinstance(ei.value, BertEdgeError)
+    assert "'load'" in msg and "gpt2" in msg and "GPT2ForSequenceClassification" in msg
+    assert ei.value.stage == "load" and ei.value.op == "gpt2"
+    assert (out / "_failed_load" / "error.txt").is_file()
+    assert not list(out.glob("model*"))
+
+
+def test_exact_gelu_fails_on_erf_then_converts_with_approximation(tmp_path):
+    from converters import ConversionError, convert_all
+
+    student = make_student(tmp_path / "gelu", act="gelu")
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "model_fp32.tflite").write_bytes(b"stale")  # a previous run's file must not survive
+    with pytest.raises(ConversionError) as ei:
+        convert_all(student, out, targets="onnx,tflite_fp32", max_seq_length=L, progress=False)
+    msg = _one_line(ei.value)
+    assert ei.value.stage == "tflite_graph" and ei.value.op == "Erf"
+    assert "Erf" in msg and "gelu_new" in msg and "_failed_tflite_graph" in msg
+    debug = out / "_failed_tflite_graph"
+    assert (debug / "graph_bias.onnx").is_file() and (debug / "error.txt").is_file()
+    assert not (out / "model_fp32.tflite").exists()
+    assert (out / "model.onnx").is_file()  # onnx (Erf is fine there) finished and was validated
+    assert not (out / "convert.json").exists()
+
+    rep = convert_all(student, out, targets=["tflite_fp32"], max_seq_length=L, progress=False,
+                      approximate_gelu=True)
+    assert rep["approximate_gelu"] and rep["artifacts"]["tflite_fp32"]["validation"]["passed"]
+    effect = rep["approximate_gelu_effect"]  # tanh vs exact GELU, measured on the float student
+    assert effect["replaced_modules"] == 2 and 0 < effect["max_abs_logit_diff_vs_exact"] < 0.05
+    assert not (out / "_failed_tflite_graph").exists()  # stale debug folder cleared by the new run
+
+
+def test_failed_validation_keeps_candidate_in_debug_folder(bert, tmp_path, monkeypatch):
+    """A conversion whose artifact fails its check: the artifact stays only in the debug folder."""
+    from converters import ConversionError, convert_all, validate
+
+    monkeypatch.setitem(validate.TOLERANCES, "ptl_int8", (0.0, 0.0))  # no int8 artifact is exact
+    out = tmp_path / "out"
+    with pytest.raises(ConversionError) as ei:
+        convert_all(bert["student"], out, targets="ptl_int8", max_seq_length=L, progress=False)
+    msg = _one_line(ei.value)
+    assert ei.value.stage == "ptl_int8" and "disagrees with the float student" in msg
+    assert not (out / "model_int8.ptl").exists()
+    assert (out / "_failed_ptl_int8" / "model_int8.ptl").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_bad_inputs(tmp_path):
+    from converters import ConversionError, convert_all
+    from pipeline.errors import BertEdgeError
+
+    with pytest.raises(ConversionError, match="model directory not found"):
+        convert_all(tmp_path / "nope", tmp_path / "o1", progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConversionError, match="no config.json"):
+        convert_all(tmp_path / "empty", tmp_path / "o2", progress=False)
+    with pytest.raises(BertEdgeError, match="unknown convert target"):
+        convert_all(tmp_path / "empty", tmp_path / "o3", targets="tflite,onnx", progress=False)
+
+
+def test_seq_length_equal_to_a_width_is_refused_for_tflite(bert, tmp_path):
+    from converters import ConversionError, convert_all
+
+    with pytest.raises(ConversionError, match=r"max_seq_length=32 equals model width.*hidden_size=32"):
+        convert_all(bert["student"], tmp_path / "out", targets="tflite_int8", max_seq_length=32,
+                    progress=False)
+    with pytest.raises(ConversionError, match="max_position_embeddings"):
+        convert_all(bert["student"], tmp_path / "out", targets="onnx", max_seq_length=4096,
+                    progress=False)
+
+
+# -- CLI ------------------------------------------------------------------------------------
+
+def test_cli_convert(bert, tmp_path, capsys):
+    from pipeline.commands import convert as cmd
+    from pipeline.cli import main
+
+    assert cmd.HELP and "\n" not in cmd.HELP
+    cal = tmp_path / "cal.tsv"
+    cal.write_text("sentence\tlabel\n" + "".join(f"{t}\t1\n" for t in CAL_TEXTS), encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["convert", "--model", str(bert["student"]), "--out", str(out), "--targets", "onnx",
+                 "--max-seq-length", str(L), "--calibration-data", str(cal), "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert (out / "model.onnx").is_file() and "convert.json" in captured.out
+
+    for argv, needle in ((["--model", str(tmp_path / "missing")], "model directory not found"),
+                         (["--model", str(bert["student"]), "--targets", "tflite"], "unknown convert target"),
+                         (["--model", str(bert["student"]), "--calibration-data", str(tmp_path / "x.txt")],
+                          "file not found")):
+        code = main(["convert", *argv, "--out", str(tmp_path / "o"), "--no-progress"])
+        err = capsys.readouterr().err
+        lines = [ln for ln in err.strip().splitlines() if ln.startswith("error: ")]
+        assert code == 2 and len(lines) == 1 and needle in lines[0] and "Traceback" not in err, err
+
+
+# -- canary: the internals the fast path relies on -------------------------------------------
+
+def test_canary_internal_apis():
+    """The speed-ups and the .ptl path use a few private/deprecated APIs. If an upgrade removes
+    one, this fails first and says which (the converters fall back where they can)."""
+    import onnx2tf.onnx2tf as o2t
+    import tensorflow as tf
+    import torch
+    from tensorflow.lite.python.optimize import calibrator
+    from torch.ao.quantization import float_qparams_weight_only_qconfig, quantize_dynamic  # noqa: F401
+    from torch.jit import mobile
+
+    assert callable(getattr(o2t, "dummy_onnx_inference", None)), "onnx2tf reference-run hook moved"
+    conv = tf.lite.TFLiteConverter.from_concrete_functions(
+        [tf.function(lambda x: x + 1.0, input_signature=[tf.TensorSpec([1], tf.float32)]).get_concrete_function()])
+    assert callable(getattr(conv, "_freeze_concrete_function", None)), "TFLite freeze hook moved"
+    assert callable(getattr(calibrator.Calibrator, "calibrate", None))
+    for name in ("_load_for_lite_interpreter", "_backport_for_mobile", "_get_model_bytecode_version",
+                 "_export_operator_list"):
+        assert hasattr(mobile, name), name
+    assert hasattr(torch.jit.ScriptModule, "_save_for_lite_interpreter")

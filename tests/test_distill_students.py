@@ -1,0 +1,115 @@
+"""Student presets, custom configs, and DistilBERT-style initialization."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pipeline.config import StudentConfig  # noqa: E402
+from pipeline.distill.students import build_student, every_other_layer  # noqa: E402
+from pipeline.errors import BertEdgeError  # noqa: E402
+
+LABELS = ["negative", "positive"]
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    """A tiny 'fine-tuned' teacher: 4 layers, hidden 48, 4 heads, exact GELU like MiniLM."""
+    from transformers import AutoModelForSequenceClassification
+
+    from tiny_models import make_tiny_bert
+
+    d = make_tiny_bert(tmp_path_factory.mktemp("t") / "teacher", hidden=48, layers=4, heads=4,
+                       intermediate=96, act="gelu", labels=LABELS, seed=3)
+    return AutoModelForSequenceClassification.from_pretrained(d).eval()
+
+
+@pytest.mark.parametrize("preset, layers, hidden, ffn, heads", [
+    ("tinybert-4l-312d", 4, 312, 1200, 12),
+    ("tinybert-6l-768d", 6, 768, 3072, 12),
+])
+def test_tinybert_presets(teacher, preset, layers, hidden, ffn, heads):
+    model, info = build_student(StudentConfig(preset=preset), teacher.config, LABELS)
+    c = model.config
+    assert (c.num_hidden_layers, c.hidden_size, c.intermediate_size, c.num_attention_heads) == \
+        (layers, hidden, ffn, heads)
+    assert c.hidden_act == "gelu_new"  # tanh GELU: TFLite builtin
+    assert c.vocab_size == teacher.config.vocab_size and c.id2label == {0: "negative", 1: "positive"}
+    assert c.label2id == {"negative": 0, "positive": 1}
+    ids = torch.tensor([[2, 30, 31, 3]])
+    out = model(input_ids=ids, output_hidden_states=True)
+    assert out.logits.shape == (1, 2)
+    assert len(out.hidden_states) == layers + 1 and out.hidden_states[-1].shape == (1, 4, hidden)
+
+
+def test_mobilebert_preset_matches_teacher_width(teacher):
+    model, info = build_student(StudentConfig(preset="mobilebert"), teacher.config, LABELS)
+    c = model.config
+    assert c.model_type == "mobilebert" and c.hidden_act == "relu" and c.normalization_type == "no_norm"
+    assert c.hidden_size == teacher.config.hidden_size  # inter-block width: feature maps transfer directly
+    assert c.num_hidden_layers == teacher.config.num_hidden_layers
+    assert (c.true_hidden_size, c.num_attention_heads) == (128, 4)
+    out = model(input_ids=torch.tensor([[2, 30, 31, 3]]), output_hidden_states=True)
+    assert out.hidden_states[2].shape[-1] == teacher.config.hidden_size
+    wider, _ = build_student(StudentConfig(preset="mobilebert", overrides={"hidden_size": 64}),
+                             teacher.config, LABELS)
+    assert wider.config.hidden_size == 64  # then the trainer adds a learned projection
+
+
+def test_distilbert_style_copies_every_other_layer(teacher):
+    model, info = build_student(StudentConfig(preset="distilbert-style"), teacher.config, LABELS,
+                                init_teacher=teacher)
+    assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 48
+    assert model.config.hidden_act == "gelu_new"  # teacher's exact gelu replaced
+    assert info.init_layers == [0, 2]
+    t_layers = teacher.base_model.encoder.layer
+    for i, src in enumerate([0, 2]):
+        s_sd = model.base_model.encoder.layer[i].state_dict()
+        for k, v in t_layers[src].state_dict().items():
+            assert torch.equal(s_sd[k], v), (i, src, k)
+    assert torch.equal(model.base_model.embeddings.word_embeddings.weight,
+                       teacher.base_model.embeddings.word_embeddings.weight)
+    assert torch.equal(model.classifier.weight, teacher.classifier.weight)
+    custom, info = build_student(StudentConfig(preset="distilbert-style", init_layers=[1, 3]),
+                                 teacher.config, LABELS, init_teacher=teacher)
+    assert torch.equal(custom.base_model.encoder.layer[1].attention.self.query.weight,
+                       t_layers[3].attention.self.query.weight)
+    assert every_other_layer(12, 6) == [0, 2, 4, 6, 8, 10]
+    assert every_other_layer(6, 3) == [0, 2, 4]
+    assert every_other_layer(5, 2) == [0, 2]
+
+
+def test_custom_student_from_overrides_and_config_file(teacher, tmp_path):
+    model, _ = build_student(StudentConfig(preset="tinybert-4l-312d",
+                                           overrides={"num_hidden_layers": 3, "hidden_size": 96,
+                                                      "num_attention_heads": 6}), teacher.config, LABELS)
+    assert (model.config.num_hidden_layers, model.config.hidden_size) == (3, 96)
+    cfg = tmp_path / "student.json"
+    cfg.write_text(json.dumps({"model_type": "bert", "vocab_size": teacher.config.vocab_size,
+                               "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+                               "intermediate_size": 128, "hidden_act": "gelu_new"}))
+    model, info = build_student(StudentConfig(preset=str(cfg)), teacher.config, LABELS)
+    assert model.config.hidden_size == 64 and info.family == "config"
+
+
+@pytest.mark.parametrize("spec, msg", [
+    (StudentConfig(preset="tinybert-4l"), "unknown student preset 'tinybert-4l' \\(did you mean 'tinybert-4l-312d'"),
+    (StudentConfig(overrides={"hiden_size": 3}), "did you mean 'hidden_size'"),
+    (StudentConfig(overrides={"hidden_size": 100}), "not a multiple of num_attention_heads"),
+    (StudentConfig(preset="/nonexistent/student"), "no such file or directory"),
+    (StudentConfig(preset="distilbert-style", init_layers=[0, 9]), "init_layers"),
+])
+def test_bad_student_specs(teacher, spec, msg):
+    with pytest.raises(BertEdgeError, match=msg):
+        build_student(spec, teacher.config, LABELS, init_teacher=teacher)
+
+
+def test_exact_gelu_override_warns(teacher):
+    with pytest.warns(UserWarning, match="not a TFLite builtin"):
+        build_student(StudentConfig(overrides={"hidden_act": "gelu", "num_hidden_layers": 1}),
+                      teacher.config, LABELS)
