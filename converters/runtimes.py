@@ -86,6 +86,45 @@ class OnnxRunner(Runner):
         return np.concatenate(rows, axis=0).astype(np.float32)
 
 
+def check_tflite_file(path: str | Path) -> None:
+    """Walk a .tflite flatbuffer in Python before LiteRT maps it: a truncated or garbled file
+    can crash the native interpreter (SIGSEGV) instead of raising. BertEdgeError if broken."""
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        from ai_edge_litert import schema_py_generated as S
+    except ImportError:  # pragma: no cover - the schema ships with ai_edge_litert
+        return
+    try:
+        if len(data) < 8 or data[4:8] != b"TFL3":
+            raise ValueError("not a TFLite flatbuffer (no TFL3 identifier)")
+        m = S.Model.GetRootAs(data, 0)
+        nb = m.BuffersLength()
+        for i in range(nb):
+            b = m.Buffers(i)
+            if b.Offset() > 1:
+                if b.Offset() + b.Size() > len(data):
+                    raise ValueError(f"buffer {i} extends past the end of the file")
+            elif b.DataLength() and b.DataAsNumpy().nbytes != b.DataLength():
+                raise ValueError(f"buffer {i} is truncated")
+        for g in range(m.SubgraphsLength()):
+            sg = m.Subgraphs(g)
+            for t in range(sg.TensorsLength()):
+                tensor = sg.Tensors(t)
+                if tensor.Buffer() >= nb:
+                    raise ValueError(f"tensor {t} points at buffer {tensor.Buffer()} of {nb}")
+                tensor.ShapeAsNumpy()
+            for o in range(sg.OperatorsLength()):
+                op = sg.Operators(o)
+                if op.OpcodeIndex() >= m.OperatorCodesLength():
+                    raise ValueError(f"operator {o} has an unknown opcode index")
+                op.InputsAsNumpy()
+                op.OutputsAsNumpy()
+    except Exception as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise BertEdgeError(f"{path.name}: corrupt TFLite file ({msg})") from None
+
+
 class TFLiteRunner(Runner):
     backend = "tflite"
 
@@ -93,12 +132,13 @@ class TFLiteRunner(Runner):
         super().__init__(path)
         from ai_edge_litert.interpreter import Interpreter
 
+        check_tflite_file(path)
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads or default_threads())
             self.interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as e:
-            raise BertEdgeError(f"{path}: LiteRT cannot load the model "
-                                f"({str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__})") from e
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BertEdgeError(f"{path}: LiteRT cannot load the model ({first})") from e
         details = self.interpreter.get_input_details()
         by_name = {d["name"]: d for d in details}
         if all(n in by_name for n in INPUT_NAMES):

@@ -40,7 +40,6 @@ import numpy as np
 
 from converters.common import (INPUT_NAMES, OUTPUT_NAME, ConversionError, native_stderr,
                                quiet_tensorflow)
-from converters.onnx_export import MASK_VALUE
 
 FULL_INT8_MASK_VALUE = -40.0
 
@@ -488,11 +487,14 @@ def tflite_tensor_types(data_or_path) -> dict:
     return out
 
 
+_NOT_OPS = ("function", "lite", "Tensor", "TensorSpec", "float32", "int32")
+
+
 def _flex_ops(text: str) -> list[str]:
     ops = []
     for m in re.finditer(r"\btf\.(\w+)|\bFlex(\w+)", text):
         op = m.group(1) or m.group(2)
-        if op and op not in ops and op not in ("function", "lite", "Tensor", "TensorSpec", "float32", "int32"):
+        if op and op not in ops and op not in _NOT_OPS:
             ops.append(op)
     return ops
 

@@ -61,10 +61,11 @@ TOLERANCES: dict = {
     "tflite_int8_full": None,
 }
 # Mask probe: max change of the artifact's logits, beyond the float student's own change, when
-# padded positions hold random ids. Exactly 0 for float graphs, TFLite dynamic int8 (it
+# padded positions hold other tokens. Exactly 0 for float graphs, TFLite dynamic int8 (it
 # quantizes activations per token row) and full int8 (static scales); PyTorch's dynamic int8
 # quantizes each activation tensor with one scale over all positions, so pad contents change
-# its rounding noise: it gets its parity tolerance. A graph that ignores the mask moves O(logits).
+# its rounding noise: it gets its parity tolerance. A graph that ignores the mask moves O(logits)
+# (up to 1.7 on a fine-tuned MiniLM whose logits span +-2.3).
 PROBE_TOLERANCES: dict = {
     "onnx": (1e-4, 1e-3),
     "tflite_fp32": (1e-4, 1e-3),
@@ -79,7 +80,7 @@ class ValidationSet:
     kinds: list  # per row: a short description of the case
     arrays: dict  # name -> int32 [n, L]
     probe_rows: list  # rows that have padding (used by the mask probe)
-    probe_arrays: dict  # the probe rows with random ids/types in padded positions
+    probe_arrays: dict  # the probe rows with the text's own tokens in padded positions
     reference: Optional[np.ndarray] = None  # float student logits [n, num_labels]
     probe_reference: Optional[np.ndarray] = None  # float student logits on the probe rows
 
@@ -163,8 +164,9 @@ def check_tflite_format(path: str | Path, max_seq_length: int, stage: str) -> di
     ops, custom = tflite_op_counts(path)
     if custom:
         flex = [c for c in custom if c.startswith("Flex")]
-        raise ConversionError(stage, f"non-builtin ops in the .tflite: {', '.join(custom)} "
-                                     f"({'Flex ops need the TF Select delegate, which the app does not ship' if flex else 'custom ops'})",
+        why = "Flex ops need the TF Select delegate, which the app does not ship" if flex \
+            else "custom ops"
+        raise ConversionError(stage, f"non-builtin ops in the .tflite: {', '.join(custom)} ({why})",
                               op=custom[0])
     from ai_edge_litert.interpreter import Interpreter
 
@@ -186,8 +188,11 @@ def check_tflite_format(path: str | Path, max_seq_length: int, stage: str) -> di
 
 def validate_artifact(path: str | Path, backend: str, vset: ValidationSet, stage: str,
                       num_threads: Optional[int] = None, tolerance="default",
-                      probe_tolerance="default", max_seq_length: Optional[int] = None) -> dict:
-    """Run all checks on one artifact; return metrics or raise ConversionError(stage)."""
+                      probe_tolerance="default") -> dict:
+    """Run all checks on one artifact; return metrics or raise ConversionError(stage).
+
+    tolerance / probe_tolerance: (atol, rtol) on the max |reference logit|, None to measure
+    only, or "default" for TOLERANCES / PROBE_TOLERANCES[backend]."""
     if vset.reference is None:
         raise ValueError("validation set has no reference logits")
     L = int(vset.arrays["input_ids"].shape[1])
@@ -271,5 +276,6 @@ def _compare(path, backend: str, vset: ValidationSet, stage: str, got, probe, fa
         raise ConversionError(
             stage, f"{Path(path).name} disagrees with the float student: max |logit diff| "
                    f"{per_case.max():.3g} > {bound:.3g} on {vset.kinds[worst]}")
+    metrics["parity_gated"] = bound is not None  # False: measured and reported only
     metrics["passed"] = True
     return metrics

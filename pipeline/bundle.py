@@ -15,9 +15,11 @@ from typing import Optional
 
 import numpy as np
 
+from converters.runtimes import load_runner
+
 from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
-from pipeline.parity import (ARTIFACTS, FP32_BACKENDS, check_replaceable, load_artifact_runner, read_parity,
+from pipeline.parity import (ARTIFACTS, FP32_BACKENDS, check_replaceable, read_parity,
                              sha256_file)
 
 FORMAT_VERSION = 1
@@ -194,7 +196,7 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
     inputs = encode_fixed(tok, c_texts, c_pairs, max_len)
     golden_logits = {}
     for m in chosen:
-        runner = load_artifact_runner(m["path"])
+        runner = load_runner(m["path"])
         lg = runner.logits(inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"])
         if lg.shape != (len(cases), len(labels)) or not np.all(np.isfinite(lg)):
             raise BertEdgeError(f"bundle: {m['path']} gave logits of shape {lg.shape} "

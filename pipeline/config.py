@@ -53,6 +53,9 @@ class StudentConfig:
     preset: str = "tinybert-4l-312d"
     overrides: dict = field(default_factory=dict)  # any HF config keys, e.g. {num_hidden_layers: 3}
     init_layers: Optional[list] = None  # distilbert-style: teacher layers to copy (0-based); None = every other
+    # teacher: word/position/type embeddings start as the teacher's, projected onto their top
+    # principal directions when the student is narrower; random: TinyBERT's random init.
+    init_embeddings: str = "teacher"
 
 
 @dataclass

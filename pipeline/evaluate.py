@@ -135,9 +135,10 @@ def artifact_logits(path: str | Path, tokenizer, texts, pairs=None, max_length: 
                     progress: bool = True, desc: str = "evaluate") -> np.ndarray:
     """Logits of an artifact through its real runtime, on inputs padded to its fixed length."""
     from pipeline.data.tokenize import encode_fixed
-    from pipeline.parity import load_artifact_runner, runner_logits
+    from converters.runtimes import load_runner
+    from pipeline.parity import runner_logits
 
-    runner = load_artifact_runner(path)
+    runner = load_runner(path)
     length = runner.max_seq_length or max_length or 128
     if max_length and runner.max_seq_length and max_length != runner.max_seq_length:
         raise BertEdgeError(f"{path}: takes exactly {runner.max_seq_length} tokens; "

@@ -30,6 +30,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from converters.runtimes import load_runner
+
 from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
 
@@ -171,53 +173,6 @@ def runner_logits(runner, inputs: dict, desc: str = "", progress: bool = True) -
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
-
-
-def check_tflite_file(path: str | Path) -> None:
-    """Walk a .tflite flatbuffer in Python before LiteRT maps it: a truncated or garbled file
-    can crash the native interpreter (SIGSEGV) instead of raising. BertEdgeError if broken."""
-    path = Path(path)
-    data = path.read_bytes()
-    try:
-        from ai_edge_litert import schema_py_generated as S
-    except ImportError:  # pragma: no cover - the schema ships with ai_edge_litert
-        return
-    try:
-        if len(data) < 8 or data[4:8] != b"TFL3":
-            raise ValueError("not a TFLite flatbuffer (no TFL3 identifier)")
-        m = S.Model.GetRootAs(data, 0)
-        nb = m.BuffersLength()
-        for i in range(nb):
-            b = m.Buffers(i)
-            if b.Offset() > 1:
-                if b.Offset() + b.Size() > len(data):
-                    raise ValueError(f"buffer {i} extends past the end of the file")
-            elif b.DataLength() and b.DataAsNumpy().nbytes != b.DataLength():
-                raise ValueError(f"buffer {i} is truncated")
-        for g in range(m.SubgraphsLength()):
-            sg = m.Subgraphs(g)
-            for t in range(sg.TensorsLength()):
-                tensor = sg.Tensors(t)
-                if tensor.Buffer() >= nb:
-                    raise ValueError(f"tensor {t} points at buffer {tensor.Buffer()} of {nb}")
-                tensor.ShapeAsNumpy()
-            for o in range(sg.OperatorsLength()):
-                op = sg.Operators(o)
-                if op.OpcodeIndex() >= m.OperatorCodesLength():
-                    raise ValueError(f"operator {o} has an unknown opcode index")
-                op.InputsAsNumpy()
-                op.OutputsAsNumpy()
-    except Exception as e:
-        raise BertEdgeError(f"{path.name}: corrupt TFLite file ({_first_line(e)})") from None
-
-
-def load_artifact_runner(path: str | Path, num_threads: Optional[int] = None):
-    """`converters.runtimes.load_runner`, with a structural check of .tflite files first."""
-    from converters.runtimes import load_runner
-
-    if Path(path).suffix.lower() == ".tflite":
-        check_tflite_file(path)
-    return load_runner(path, num_threads=num_threads)
 
 
 # --- metrics and gate ------------------------------------------------------------------------
@@ -409,7 +364,7 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
         entry.update(size_bytes=path.stat().st_size, sha256=sha256_file(path))
         t0 = time.time()
         try:
-            runner = load_artifact_runner(path)
+            runner = load_runner(path)
             lg = runner_logits(runner, s_inputs, desc=f"parity {backend}", progress=progress)
             entry["seconds"] = round(time.time() - t0, 2)
         except BertEdgeError as e:

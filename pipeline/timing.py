@@ -63,10 +63,10 @@ def runner_latency(path: str | Path, example: tuple[np.ndarray, ...], runs: int 
 
     A fresh runner is loaded with that thread count unless `runner` is given (then its own
     thread setting applies to ONNX/TFLite; torch-based runners get `num_threads` here)."""
-    from pipeline.parity import load_artifact_runner
+    from converters.runtimes import load_runner
 
     with torch_threads(num_threads):
-        r = runner if runner is not None else load_artifact_runner(path, num_threads=num_threads)
+        r = runner if runner is not None else load_runner(path, num_threads=num_threads)
         stats = measure(lambda: r.logits(*example), runs=runs, warmup=warmup)
     stats["threads"] = num_threads
     return stats

@@ -97,9 +97,18 @@ def main(argv=None) -> int:
     model_dir = Path(args.model) if args.model else None
     t_build = 0.0
     if model_dir is None:
+        # Built in a child process, so this process starts the conversion cold (importing torch
+        # and transformers is part of what a `bert-edge convert` run pays).
+        import subprocess
+
         t0 = time.perf_counter()
-        model_dir = build_student(Path(tmp.name) / "student", args.layers, args.hidden, args.heads,
-                                  args.intermediate)
+        model_dir = Path(tmp.name) / "student"
+        code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                f"from scripts.benchmark_convert import build_student; "
+                f"build_student(__import__('pathlib').Path({str(model_dir)!r}), {args.layers}, "
+                f"{args.hidden}, {args.heads}, {args.intermediate})")
+        subprocess.run([sys.executable, "-c", code], check=True,
+                       env={**os.environ, "TRANSFORMERS_VERBOSITY": "error"})
         t_build = time.perf_counter() - t0
     out_dir = Path(args.out) if args.out else Path(tmp.name) / "converted"
 
@@ -149,8 +158,13 @@ def main(argv=None) -> int:
     full = report["artifacts"].get("tflite_int8_full")
     if full:
         print(f"full int8 calibration: {full['calibration']}")
-    print(f"reference |logit| max {next(iter(report['artifacts'].values()))['validation']['max_abs_reference_logit']:.3g}"
-          if report["artifacts"] else "")
+    if report["artifacts"]:
+        first = next(iter(report["artifacts"].values()))
+        print(f"reference |logit| max {first['validation']['max_abs_reference_logit']:.3g}")
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of the converting process: {peak_mb:.0f} MB")
     print(f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} on "
           f"{os.cpu_count()} CPUs; process wall time incl. imports and model build "
           f"{time.perf_counter() - T_START:.1f}s")

@@ -26,50 +26,63 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def runs(a, out: Path) -> dict[str, dict]:
-    """name -> {"stages", "student", "method", "extra": [--set ...], "needs": [...], "what"}."""
+    """name -> {"what", "method", "student", "stages", "extra": [--set ...], "needs": [...], ...}.
+
+    Two TinyBERT-4L series: `emb-*` (the default: embeddings start from the teacher's, PCA-
+    projected) and the TinyBERT paper's random init (`student.init_embeddings=random`)."""
     ep_i, ep_p, ep_g = a.intermediate_epochs, a.prediction_epochs, a.general_epochs
     common = [f"distill.task_intermediate.epochs={ep_i}", f"distill.task_prediction.epochs={ep_p}",
               f"distill.general.epochs={ep_g}", f"distill.task_prediction.learning_rate={a.prediction_lr}",
               f"distill.task_intermediate.learning_rate={a.intermediate_lr}"]
-    gen = str(out / "tinybert4-general" / "student")
-    mgen = str(out / "mobilebert-general" / "student")
-    return {
-        "tinybert4-general": dict(what="TinyBERT-4L general distillation (no labels)", method="tinybert",
-                                  student="tinybert-4l-312d", stages="general", extra=common,
-                                  cache=False),
-        "tinybert4": dict(what="TinyBERT-4L: general + task distillation", method="tinybert", student=gen,
-                          stages="task-intermediate,task-prediction", extra=common, needs=["tinybert4-general"]),
-        "tinybert4-aug": dict(what="TinyBERT-4L: general + task distillation + augmentation", method="tinybert",
-                              student=gen, stages="task-intermediate,task-prediction",
-                              extra=common + [f"distill.augment_factor={a.augment_factor}",
-                                              "distill.task_intermediate.epochs=%g" % max(1.0, ep_i / 2),
-                                              "distill.task_prediction.epochs=%g" % max(1.0, ep_p / 2)],
-                              augment=True, needs=["tinybert4-general"]),
-        "tinybert4-task-only": dict(what="TinyBERT-4L: task distillation only (random init)", method="tinybert",
-                                    student="tinybert-4l-312d", stages="task-intermediate,task-prediction",
-                                    extra=common),
-        "labels-only": dict(what="TinyBERT-4L: labels only (random init, no teacher)", method="labels-only",
-                            student="tinybert-4l-312d", stages="task-prediction",
-                            extra=common + [f"distill.task_prediction.epochs={ep_i + ep_p}",
-                                            f"distill.task_prediction.learning_rate={a.labels_lr}"]),
-        "labels-only-general": dict(what="TinyBERT-4L: general distillation, then labels only",
-                                    method="labels-only", student=gen, stages="task-prediction",
-                                    extra=common + [f"distill.task_prediction.epochs={ep_i + ep_p}",
-                                                    f"distill.task_prediction.learning_rate={a.labels_lr}"],
-                                    needs=["tinybert4-general"]),
-        "mobilebert-general": dict(what="MobileBERT general distillation (feature maps + attention)",
-                                   method="mobilebert", student="mobilebert", stages="general", extra=common,
-                                   cache=False),
-        "mobilebert": dict(what="MobileBERT: general + task distillation", method="mobilebert", student=mgen,
-                           stages="task-intermediate,task-prediction", extra=common, needs=["mobilebert-general"]),
-        "distilbert": dict(what="distilbert-style (3L, init from teacher layers 0,2,4): task distillation",
-                           method="distilbert", student="distilbert-style", stages="task-prediction",
-                           extra=common),
-        "cache-off-epoch": dict(what="one task-intermediate epoch, teacher live (no cache)", method="tinybert",
-                                student=gen, stages="task-intermediate",
+    rand = ["student.init_embeddings=random"]
+    labels_only = [f"distill.task_prediction.epochs={a.labels_epochs}",
+                   f"distill.task_prediction.learning_rate={a.labels_lr}"]
+    # 2x more task data, 1 + 1 epochs: about the step budget of the 4 + 3 epochs on 1x data
+    short = ["distill.task_intermediate.epochs=1", "distill.task_prediction.epochs=1"]
+    task = "task-intermediate,task-prediction"
+    out_of = lambda name: str(out / name / "student")  # noqa: E731
+    r = {}
+    for pre, init, what in (("emb-", [], "teacher-init embeddings"), ("", rand, "random init")):
+        gen = out_of(f"{pre}tinybert4-general")
+        r[f"{pre}tinybert4-general"] = dict(
+            what=f"TinyBERT-4L general distillation, no labels ({what})", method="tinybert",
+            student="tinybert-4l-312d", stages="general", extra=common + init, cache=False)
+        r[f"{pre}tinybert4"] = dict(
+            what=f"TinyBERT-4L: general + task distillation ({what})", method="tinybert", student=gen,
+            stages=task, extra=common, needs=[f"{pre}tinybert4-general"])
+        r[f"{pre}tinybert4-aug"] = dict(
+            what=f"TinyBERT-4L: general + task distillation, {a.augment_factor}x augmentation, 1+1 epochs ({what})",
+            method="tinybert", student=gen, stages=task,
+            extra=common + short + [f"distill.augment_factor={a.augment_factor}"], augment=True,
+            needs=[f"{pre}tinybert4-general"])
+        r[f"{pre}tinybert4-unlabeled"] = dict(
+            what=f"TinyBERT-4L: general + task distillation + 32k unlabeled sentences labelled by the teacher, "
+                 f"1+1 epochs ({what})", method="tinybert", student=gen, stages=task,
+            extra=common + short + ["distill.task_unlabeled=true"], unlabeled=str(out / "unlabeled-32k.txt"),
+            needs=[f"{pre}tinybert4-general"])
+        r[f"{pre}tinybert4-task-only"] = dict(
+            what=f"TinyBERT-4L: task distillation only ({what})", method="tinybert",
+            student="tinybert-4l-312d", stages=task, extra=common + init)
+        r[f"{pre}labels-only"] = dict(
+            what=f"TinyBERT-4L: labels only, no teacher ({what})", method="labels-only",
+            student="tinybert-4l-312d", stages="task-prediction", extra=common + init + labels_only)
+        r[f"{pre}labels-only-general"] = dict(
+            what=f"TinyBERT-4L: general distillation, then labels only ({what})", method="labels-only",
+            student=gen, stages="task-prediction", extra=common + labels_only,
+            needs=[f"{pre}tinybert4-general"])
+    r["mobilebert-general"] = dict(what="MobileBERT general distillation (feature maps + attention, random init)",
+                                   method="mobilebert", student="mobilebert", stages="general",
+                                   extra=common + rand, cache=False)
+    r["mobilebert"] = dict(what="MobileBERT: general + task distillation (random init)", method="mobilebert",
+                           student=out_of("mobilebert-general"), stages=task, extra=common,
+                           needs=["mobilebert-general"])
+    r["distilbert"] = dict(what="distilbert-style (3L, init from teacher layers 0,2,4): task distillation",
+                           method="distilbert", student="distilbert-style", stages="task-prediction", extra=common)
+    r["cache-off-epoch"] = dict(what="one task-intermediate epoch, teacher live (no cache)", method="tinybert",
+                                student=out_of("tinybert4-general"), stages="task-intermediate",
                                 extra=common + ["distill.task_intermediate.epochs=1"], cache=False,
-                                needs=["tinybert4-general"]),
-    }
+                                needs=["tinybert4-general"])
+    return r
 
 
 def run_one(name: str, spec: dict, a, out: Path) -> dict | None:
@@ -81,7 +94,7 @@ def run_one(name: str, spec: dict, a, out: Path) -> dict | None:
     cmd = [sys.executable, "-m", "pipeline.cli", "distill", "--teacher", str(a.teacher),
            "--out", str(student_dir), "--method", spec["method"], "--student", spec["student"],
            "--stages", spec["stages"], "--train", str(a.data / "train.tsv"), "--dev", str(a.dev or a.data / "dev.tsv"),
-           "--unlabeled", str(a.unlabeled), "--max-train-examples", str(a.train_examples),
+           "--unlabeled", spec.get("unlabeled", str(a.unlabeled)), "--max-train-examples", str(a.train_examples),
            "--set", "data.label_names=[negative, positive]", "--set", f"seed={a.seed}",
            "--set", f"distill.cache_dir={out / 'teacher-cache'}"]
     if a.batch_size:
@@ -122,14 +135,14 @@ def epoch_seconds(m: dict, stage: str, teacher: str) -> float | None:
     return None
 
 
-def table(results: dict, specs: dict, teacher_acc: float | None) -> str:
+def table(results: dict, specs: dict, teacher_acc: float | None, m_status=lambda name: "failed") -> str:
     lines = ["| run | what | params | dev acc | % of teacher | train time |",
              "|---|---|---:|---:|---:|---:|"]
     if teacher_acc is not None:
         lines.append(f"| teacher | MiniLM-L6-H384 fine-tuned | 22.7M | {teacher_acc:.4f} | 100.0 | |")
     for name, m in results.items():
         if m is None:
-            lines.append(f"| {name} | {specs[name]['what']} | | failed | | |")
+            lines.append(f"| {name} | {specs[name]['what']} | | {m_status(name)} | | |")
             continue
         share = f"{100 * m['dev_accuracy'] / teacher_acc:.1f}" if teacher_acc else ""
         lines.append(f"| {name} | {specs[name]['what']} | {m['student']['params'] / 1e6:.1f}M | "
@@ -167,7 +180,8 @@ def main(argv=None) -> int:
     p.add_argument("--intermediate-lr", type=float, default=1e-4)
     p.add_argument("--prediction-lr", type=float, default=1e-4)
     p.add_argument("--labels-lr", type=float, default=1e-4)
-    p.add_argument("--augment-factor", type=int, default=4)
+    p.add_argument("--labels-epochs", type=float, default=7.0, help="labels-only epochs (= 4 + 3 task epochs)")
+    p.add_argument("--augment-factor", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-seq-length", type=int, default=64)
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS per run (1 on a shared CPU)")
@@ -182,6 +196,9 @@ def main(argv=None) -> int:
         if not a.unlabeled.is_file():
             rows = (a.data / "train.tsv").read_text(encoding="utf-8").splitlines()[1 + a.train_examples:]
             a.unlabeled.write_text("".join(r.split("\t")[0] + "\n" for r in rows), encoding="utf-8")
+    small = a.out / "unlabeled-32k.txt"
+    if not small.is_file():
+        small.write_text("".join(a.unlabeled.read_text(encoding="utf-8").splitlines(True)[:32000]), encoding="utf-8")
     specs = runs(a, a.out)
     names = [n.strip() for n in a.only.split(",")] if a.only else list(specs)
     for n in names:
@@ -192,7 +209,10 @@ def main(argv=None) -> int:
         spec = specs[n]
         if a.table:
             f = a.out / n / "student" / "metrics.json"
-            results[n] = json.loads(f.read_text()) if f.is_file() else None
+            if f.is_file():
+                results[n] = json.loads(f.read_text())
+            elif a.only:
+                results[n] = None
             continue
         for dep in spec.get("needs", []):
             if not (a.out / dep / "student" / "metrics.json").is_file():
@@ -205,7 +225,8 @@ def main(argv=None) -> int:
     for m in results.values():
         if m and m.get("teacher_dev_accuracy"):
             teacher_acc = m["teacher_dev_accuracy"]
-    text = table({k: v for k, v in results.items()}, specs, teacher_acc)
+    status = (lambda name: "not run") if a.table else (lambda name: "failed")
+    text = table(results, specs, teacher_acc, status)
     print(text)
     (a.out / "results.md").write_text(text + "\n")
     return 0

@@ -107,17 +107,14 @@ def test_chain_end_to_end(chain, first_run):
     state = json.loads((out / "chain.json").read_text())
     assert {s: v["status"] for s, v in state["stages"].items()} == {s: "done" for s in STAGES}
     assert state["gate_passed"] is True
-    assert first_run["seconds"] < 240  # the fast config is meant for CI
 
 
 def test_rerun_reuses_every_stage(chain, first_run, cli):
     before = record_mtimes(chain["out"], chain["assets"])
-    t0 = time.time()
     code, out, err = cli("run", "--config", chain["config"], "--no-progress")
     assert code == 0, err
     assert stages_of(out) == {s: "reused" for s in STAGES}, out
     assert record_mtimes(chain["out"], chain["assets"]) == before
-    assert time.time() - t0 < 30
     assert "gate: PASSED" in out  # the summary is complete from the records
 
 

@@ -142,6 +142,10 @@ def test_general_and_task_distillation_end_to_end(world, tmp_path):
     assert {"emb", "hidden", "attn", "loss"} <= set(gen[0]) and gen[-1]["loss"] < gen[0]["loss"]
     assert {"soft_ce"} <= set([r for r in steps if r["stage"] == "task-prediction"][0])
     assert json.loads((out / "metrics.json").read_text())["dev_accuracy"] == m["dev_accuracy"]
+    # before the prediction stage: how input-dependent the student's [CLS] is, vs the teacher's
+    spread = m["stages"][1]["cls_spread"]
+    assert spread["teacher"] > 0 and spread["student"] > 0.01 * spread["teacher"]
+    assert "embeddings from the teacher (PCA 48 -> 32)" in m["student"]["init"]
 
 
 def test_labels_only_baseline_needs_no_teacher(world, tmp_path):

@@ -34,7 +34,7 @@ def teacher(tmp_path_factory):
     ("tinybert-6l-768d", 6, 768, 3072, 12),
 ])
 def test_tinybert_presets(teacher, preset, layers, hidden, ffn, heads):
-    model, info = build_student(StudentConfig(preset=preset), teacher.config, LABELS)
+    model, info = build_student(StudentConfig(preset=preset), teacher.config, LABELS, init_teacher=teacher)
     c = model.config
     assert (c.num_hidden_layers, c.hidden_size, c.intermediate_size, c.num_attention_heads) == \
         (layers, hidden, ffn, heads)
@@ -48,7 +48,7 @@ def test_tinybert_presets(teacher, preset, layers, hidden, ffn, heads):
 
 
 def test_mobilebert_preset_matches_teacher_width(teacher):
-    model, info = build_student(StudentConfig(preset="mobilebert"), teacher.config, LABELS)
+    model, info = build_student(StudentConfig(preset="mobilebert"), teacher.config, LABELS, init_teacher=teacher)
     c = model.config
     assert c.model_type == "mobilebert" and c.hidden_act == "relu" and c.normalization_type == "no_norm"
     assert c.hidden_size == teacher.config.hidden_size  # inter-block width: feature maps transfer directly
@@ -56,8 +56,11 @@ def test_mobilebert_preset_matches_teacher_width(teacher):
     assert (c.true_hidden_size, c.num_attention_heads) == (128, 4)
     out = model(input_ids=torch.tensor([[2, 30, 31, 3]]), output_hidden_states=True)
     assert out.hidden_states[2].shape[-1] == teacher.config.hidden_size
+    # same inter-block width: position / type embeddings are the teacher's
+    assert torch.equal(model.base_model.embeddings.position_embeddings.weight,
+                       teacher.base_model.embeddings.position_embeddings.weight)
     wider, _ = build_student(StudentConfig(preset="mobilebert", overrides={"hidden_size": 64}),
-                             teacher.config, LABELS)
+                             teacher.config, LABELS, init_teacher=teacher)
     assert wider.config.hidden_size == 64  # then the trainer adds a learned projection
 
 
@@ -85,7 +88,7 @@ def test_distilbert_style_copies_every_other_layer(teacher):
 
 
 def test_custom_student_from_overrides_and_config_file(teacher, tmp_path):
-    model, _ = build_student(StudentConfig(preset="tinybert-4l-312d",
+    model, _ = build_student(StudentConfig(preset="tinybert-4l-312d", init_embeddings="random",
                                            overrides={"num_hidden_layers": 3, "hidden_size": 96,
                                                       "num_attention_heads": 6}), teacher.config, LABELS)
     assert (model.config.num_hidden_layers, model.config.hidden_size) == (3, 96)
@@ -93,8 +96,33 @@ def test_custom_student_from_overrides_and_config_file(teacher, tmp_path):
     cfg.write_text(json.dumps({"model_type": "bert", "vocab_size": teacher.config.vocab_size,
                                "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
                                "intermediate_size": 128, "hidden_act": "gelu_new"}))
-    model, info = build_student(StudentConfig(preset=str(cfg)), teacher.config, LABELS)
+    model, info = build_student(StudentConfig(preset=str(cfg)), teacher.config, LABELS, init_teacher=teacher)
     assert model.config.hidden_size == 64 and info.family == "config"
+
+
+def test_embeddings_start_from_the_teacher(teacher):
+    """Narrower students get the teacher's embeddings projected on their top principal
+    directions (so the geometry of the vocabulary survives); init_embeddings=random opts out."""
+    from pipeline.distill.students import projection_basis
+
+    tw = teacher.base_model.embeddings.word_embeddings.weight.detach()
+    narrow, info = build_student(StudentConfig(overrides={"hidden_size": 24, "num_attention_heads": 4,
+                                                          "num_hidden_layers": 1}),
+                                 teacher.config, LABELS, init_teacher=teacher)
+    assert "PCA 48 -> 24" in info.init
+    p = projection_basis(tw, 24)
+    assert p.shape == (48, 24) and torch.allclose(p.T @ p, torch.eye(24), atol=1e-4)  # orthonormal
+    sw = narrow.base_model.embeddings.word_embeddings.weight
+    assert torch.allclose(sw, tw @ p, atol=1e-5)
+    # the projection keeps most of the variance of the teacher's embeddings
+    centered = tw - tw.mean(0)
+    kept = ((centered @ p) ** 2).sum() / (centered ** 2).sum()
+    assert kept > 24 / 48
+    rand, info = build_student(StudentConfig(init_embeddings="random", overrides={"num_hidden_layers": 1}),
+                               teacher.config, LABELS)
+    assert info.init == "random"
+    with pytest.raises(BertEdgeError, match="init_embeddings 'pca'"):
+        build_student(StudentConfig(init_embeddings="pca"), teacher.config, LABELS, init_teacher=teacher)
 
 
 @pytest.mark.parametrize("spec, msg", [
@@ -112,4 +140,4 @@ def test_bad_student_specs(teacher, spec, msg):
 def test_exact_gelu_override_warns(teacher):
     with pytest.warns(UserWarning, match="not a TFLite builtin"):
         build_student(StudentConfig(overrides={"hidden_act": "gelu", "num_hidden_layers": 1}),
-                      teacher.config, LABELS)
+                      teacher.config, LABELS, init_teacher=teacher)

@@ -21,13 +21,19 @@ def tiny_vocab() -> list[str]:
 
 
 def write_tiny_tokenizer(out_dir: str | Path):
-    from transformers import BertTokenizerFast
+    """Save a fast WordPiece tokenizer over `tiny_vocab()` plus its vocab.txt.
+
+    transformers 5 ignores `vocab_file=` (use `vocab=`) and no longer writes vocab.txt on
+    save_pretrained, which the app bundle needs, so it is written here as well.
+    """
+    from transformers import BertTokenizer
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     vocab_file = out_dir / "vocab.txt"
     vocab_file.write_text("\n".join(tiny_vocab()) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    tok = BertTokenizer(vocab=str(vocab_file), do_lower_case=True)
+    assert len(tok.get_vocab()) == len(tiny_vocab())
     tok.save_pretrained(out_dir)
     return tok
 

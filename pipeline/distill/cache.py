@@ -132,7 +132,13 @@ class TeacherCache:
                 "heads": heads, "hidden_size": hidden_size, "num_labels": num_labels, "dtype": dtype,
                 "complete": False}
         write_json_atomic(tmp / "meta.json", meta)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError:  # another run sharing cache_dir created it meanwhile: check theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (path / "meta.json").is_file():
+                raise
+            return TeacherCache.prepare(root, fingerprint, lengths, spec, heads, hidden_size, num_labels, dtype)
         return path
 
     @classmethod

@@ -310,7 +310,9 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
         ref_config = init_teacher.config
     else:
         ref_config = AutoConfig.from_pretrained(str(task_dir) if task_dir is not None else base_path)
-    if cfg.student.preset == "distilbert-style" and init_teacher is None:
+    needs_init = cfg.student.preset == "distilbert-style" or (
+        cfg.student.init_embeddings == "teacher" and not Path(cfg.student.preset).expanduser().is_dir())
+    if needs_init and init_teacher is None:
         with torch.random.fork_rng(devices=[]):
             init_teacher, _ = _load_base(str(task_dir) if task_dir is not None else cfg.teacher.model)
     student, sinfo = build_student(cfg.student, ref_config, labels, init_teacher=init_teacher, seed=seed)
@@ -492,7 +494,7 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
                       "teacher": cls_spread(teacher, data, rt.device)}
             summary["cls_spread"] = spread
             log.write({"event": "diagnostic", "stage": s, "cls_spread": spread})
-            if spread["student"] < 0.2 * spread["teacher"]:
+            if spread["student"] < 0.01 * spread["teacher"]:
                 _say(rt, f"warning: after {s} the student's [CLS] vector barely depends on the input "
                          f"(spread {spread['student']:.3f} vs the teacher's {spread['teacher']:.3f}); the "
                          "prediction stage may stall at chance: train this stage longer (more epochs or a "
