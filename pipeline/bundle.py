@@ -55,6 +55,16 @@ def tokenizer_flags(tok) -> dict:
     return flags
 
 
+def vocab_lines(vocab: dict[str, int]) -> str:
+    """vocab.txt text where line number == token id, as the app's WordPiece reads it.
+
+    Ids the tokenizer never produces (gaps left by duplicate entries) get a placeholder that no
+    text can tokenize to (the brackets are split off as punctuation), so later ids do not shift.
+    """
+    by_id = {i: t for t, i in vocab.items()}
+    return "".join(f"{by_id.get(i, f'[unused_hole_{i}]')}\n" for i in range(max(by_id) + 1))
+
+
 def select_golden(tok, texts: list, pairs: Optional[list], n: int, max_len: int) -> list[tuple]:
     """`n` (text, pair) cases of varied token length: evenly spread over the sorted lengths,
     plus one longer than `max_len` (truncated on the host and the phone alike) and one
@@ -241,9 +251,7 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
         if (student_dir / "vocab.txt").is_file():
             shutil.copyfile(student_dir / "vocab.txt", tmp / "vocab.txt")
         else:  # a tokenizer.json-only WordPiece: write the vocabulary in id order
-            vocab = tok.get_vocab()
-            (tmp / "vocab.txt").write_text("".join(f"{t}\n" for t, _ in sorted(vocab.items(), key=lambda kv: kv[1])),
-                                           encoding="utf-8")
+            (tmp / "vocab.txt").write_text(vocab_lines(tok.get_vocab()), encoding="utf-8")
         (tmp / "labels.txt").write_text("".join(f"{l}\n" for l in labels), encoding="utf-8")
         manifest["vocab"] = {"file": "vocab.txt", "sha256": sha256_file(tmp / "vocab.txt"),
                              "size_bytes": (tmp / "vocab.txt").stat().st_size}

@@ -178,3 +178,10 @@ def test_tolerances():
     cfg = {"int8": {"max_abs_logit_diff": 0.05}, "ptl_int8": {"max_abs_logit_diff": 0.3, "min_argmax_agreement": 0.9}}
     assert _tolerances(cfg, "tflite_int8", 0.01)["max_abs_logit_diff"] == 0.05
     assert _tolerances(cfg, "ptl_int8", 0.5) == {"max_abs_logit_diff": 0.3, "min_argmax_agreement": 0.9}
+
+
+def test_vocab_lines_keep_ids_when_the_vocab_has_gaps():
+    from pipeline.bundle import vocab_lines
+
+    lines = vocab_lines({"[PAD]": 0, "a": 1, "c": 3}).splitlines()
+    assert lines == ["[PAD]", "a", "[unused_hole_2]", "c"]  # line number == id

@@ -14,29 +14,12 @@ LABELS = ["negative", "positive"]
 _CACHE: dict = {}
 
 
-def fix_tiny_tokenizer(model_dir: Path) -> None:
-    """tests/tiny_models.write_tiny_tokenizer builds `BertTokenizerFast(vocab_file=...)`, which
-    in transformers 5 ignores the file (a 5-token vocab: every word becomes [UNK]). Rebuild it
-    from the vocabulary itself so the tiny models see real tokens."""
-    from transformers import BertTokenizerFast
-
-    from tiny_models import tiny_vocab
-
-    vocab = tiny_vocab()
-    tok = BertTokenizerFast(vocab={t: i for i, t in enumerate(vocab)}, do_lower_case=True)
-    for f in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        (model_dir / f).unlink(missing_ok=True)
-    tok.save_pretrained(model_dir)
-    (model_dir / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-
-
 def make_tiny(out: Path, hidden: int, intermediate: int, seed: int) -> Path:
     from tiny_models import make_tiny_bert
 
     from pipeline.data import write_labels
 
     d = make_tiny_bert(out, labels=LABELS, hidden=hidden, intermediate=intermediate, heads=4, seed=seed)
-    fix_tiny_tokenizer(d)
     write_labels(d / "labels.txt", LABELS)
     return d
 
