@@ -30,11 +30,13 @@ RUNTIMES = {
     "tflite_int8": "LiteRT+XNNPACK", "tflite_int8_full": "LiteRT+XNNPACK", "ptl_int8": "lite interpreter",
     "teacher_fp32": "PyTorch", "bert_base_fp32": "PyTorch", "student_fp32": "PyTorch",
 }
-ARTIFACT_FILES = {
-    "onnx": "model.onnx", "ort_int8": "model_ort_int8.onnx", "tflite_fp32": "model_fp32.tflite",
-    "tflite_int8": "model_int8.tflite", "tflite_int8_full": "model_int8_full.tflite",
-    "ptl_int8": "model_int8.ptl",
-}
+def _artifact_files() -> dict:
+    from converters.common import ARTIFACTS
+
+    return {**ARTIFACTS, "ort_int8": "model_ort_int8.onnx"}  # plus the onnxruntime reference
+
+
+ARTIFACT_FILES = _artifact_files()
 
 
 @dataclass

@@ -33,7 +33,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show a default only where it says something (not None/False, not already in the text)."""
 
     def _get_help_string(self, action):
-        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 

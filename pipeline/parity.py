@@ -35,14 +35,8 @@ from converters.runtimes import load_runner
 from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
 
-# backend id -> artifact file name and numeric kind (docs/ARCHITECTURE.md)
-ARTIFACTS = {
-    "onnx": "model.onnx",
-    "tflite_fp32": "model_fp32.tflite",
-    "tflite_int8": "model_int8.tflite",
-    "tflite_int8_full": "model_int8_full.tflite",
-    "ptl_int8": "model_int8.ptl",
-}
+from converters.common import ARTIFACTS  # backend id -> artifact file name, one table
+
 FP32_BACKENDS = ("onnx", "tflite_fp32")
 INT8_BACKENDS = ("tflite_int8", "tflite_int8_full", "ptl_int8")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")

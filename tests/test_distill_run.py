@@ -331,7 +331,7 @@ def _distill_cmd(world, out: Path, *extra) -> list[str]:
     for s in ["data.label_names=[negative, positive]", f"teacher.model={world['base']}",
               f"student.overrides={TINY_STUDENT}", "distill.general.max_steps=5",
               "distill.task_intermediate.max_steps=12", "distill.task_prediction.epochs=2",
-              "distill.checkpoint_every=4"]:
+              "distill.checkpoint_every=4", "distill.keep_best=false"]:  # final weights, not the best
         cmd += ["--set", s]
     return cmd + list(extra)
 
@@ -398,6 +398,24 @@ def test_two_gloo_processes_agree(world, tmp_path):
     assert m["rank_checksums"][0] == m["rank_checksums"][1]
     # each process saw half of every global batch: same number of optimizer steps as one process
     assert m["stages"][1]["steps"] == 12
+
+
+def test_every_epoch_draws_a_new_order(world, tmp_path, monkeypatch):
+    from pipeline.distill import trainer
+
+    seen = []
+    real = trainer.epoch_batches
+
+    def spy(n, batch_size, seed, stage, epoch, *args, **kw):
+        seen.append((stage, epoch))
+        return real(n, batch_size, seed, stage, epoch, *args, **kw)
+
+    monkeypatch.setattr(trainer, "epoch_batches", spy)
+    cfg = tiny_cfg(world, "distill.method=labels-only", "distill.task_prediction.epochs=3")
+    m = run_distillation(cfg, None, tmp_path / "s", progress=False)
+    assert seen == [(0, 0), (0, 1), (0, 2)]
+    epochs = m["stages"][0]["epochs"]
+    assert [e["steps"] for e in epochs] == [15, 15, 15] and all(e["cpu_seconds"] > 0 for e in epochs)
 
 
 def test_epoch_batches_cover_each_example_once_and_split_across_ranks():

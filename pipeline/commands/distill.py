@@ -9,7 +9,8 @@ HELP = "distill the teacher into a small student (TinyBERT / DistilBERT / Mobile
 DESCRIPTION = (HELP + ". Runs the configured stages (general -> task-intermediate -> task-prediction) "
                "and writes a save_pretrained student with tokenizer, labels.txt and metrics.json. "
                "Runs on one CPU or GPU, or on several processes with `torchrun --nproc_per_node N -m "
-               "pipeline.cli distill ...` or `accelerate launch -m pipeline.cli distill ...`.")
+               "pipeline.cli distill ...` (CPU or GPU) or `accelerate launch --multi_gpu -m pipeline.cli "
+               "distill ...` (GPUs).")
 
 STAGE_KEYS = ("general", "task_intermediate", "task_prediction")
 

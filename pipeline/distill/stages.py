@@ -612,7 +612,7 @@ def _prepare_cache(teacher, data, spec, dcfg, work: Path, rt, progress: bool, st
         if rt.is_main else None
     path = rt.broadcast_object(path)
     cache = TeacherCache.open(path)
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     built = 0
     if not cache.complete:
         todo = cache.missing()
@@ -642,6 +642,7 @@ def _prepare_cache(teacher, data, spec, dcfg, work: Path, rt, progress: bool, st
     seconds = time.time() - t0
     info = {"cache": {"path": str(path), "bytes": cache.nbytes(), "examples": cache.n,
                       "built_examples": built, "build_seconds": round(seconds, 2),
+                      "build_cpu_seconds": round(time.process_time() - c0, 2),
                       "dtype": dcfg.cache_dtype}}
     log.write({"event": "cache", "stage": stage, **info["cache"]})
     if built:

@@ -227,7 +227,7 @@ def train_stage(ctx: Context, stage: Stage, fm: FeatureModel, resume: Optional[t
     while step < total:
         batches = epoch_batches(n, cfg.batch_size, ctx.seed, stage.index, epoch, rt.world, rt.rank,
                                 lengths if ctx.group_by_length else None)
-        t_epoch, first_pos = time.time(), pos
+        t_epoch, c_epoch, first_pos = time.time(), time.process_time(), pos
         source = "none" if not obj.needs_teacher else ("cache" if stage.cache is not None else "live")
         while pos < len(batches) and step < total:
             if stage.progressive:
@@ -277,22 +277,24 @@ def train_stage(ctx: Context, stage: Stage, fm: FeatureModel, resume: Optional[t
             epoch_done = pos >= len(batches)
             if epoch_done:
                 secs = time.time() - t_epoch
+                # CPU seconds of this process next to wall seconds: on a shared machine the
+                # wall clock mostly measures the neighbours
                 rec = {"event": "epoch", "stage": stage.name, "epoch": epoch + 1, "step": step,
-                       "seconds": round(secs, 2), "steps": pos - first_pos, "complete": first_pos == 0,
-                       "teacher": source}
+                       "seconds": round(secs, 2), "cpu_seconds": round(time.process_time() - c_epoch, 2),
+                       "steps": pos - first_pos, "complete": first_pos == 0, "teacher": source}
                 ctx.log.write(rec)
                 epochs_log.append(rec)
             if (stage.eval_every and step % stage.eval_every == 0) or (epoch_done and not stage.eval_every):
                 evaluate("epoch" if epoch_done else "steps")
                 last_eval_step = step
             if epoch_done:
-                epoch, pos = epoch + 1, 0
+                epoch, pos = epoch + 1, 0  # the position a checkpoint taken now resumes from
             if step < total and ctx.checkpoint_every and step % ctx.checkpoint_every == 0:
                 checkpoint()
             if fault_step is not None and step == fault_step:
                 os.kill(os.getpid(), signal.SIGKILL)
-        if step >= total:
-            break
+            if epoch_done:
+                break  # next epoch: new order
     bar.close()
     if stage.evaluate is not None and last_eval_step != step:
         evaluate("end")
