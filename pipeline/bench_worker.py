@@ -23,7 +23,15 @@ def _rss_mb() -> float:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    # VmHWM is this process's own high-water mark; ru_maxrss would carry over the parent's
+    # peak through fork/exec on Linux (every row then shows the benchmark driver's RSS).
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _inputs(spec) -> dict[str, np.ndarray]:
