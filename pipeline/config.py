@@ -52,10 +52,16 @@ class StudentConfig:
     # directory to continue from (e.g. the output of a general-distillation run), or a config.json.
     preset: str = "tinybert-4l-312d"
     overrides: dict = field(default_factory=dict)  # any HF config keys, e.g. {num_hidden_layers: 3}
-    init_layers: Optional[list] = None  # distilbert-style: teacher layers to copy (0-based); None = every other
+    # teacher layers to copy (0-based) for distilbert-style (None = every other) and sliced students
+    # (None = the layers the uniform layer map pairs with the student's)
+    init_layers: Optional[list] = None
     # teacher: word/position/type embeddings start as the teacher's, projected onto their top
     # principal directions when the student is narrower; random: TinyBERT's random init.
     init_embeddings: str = "teacher"
+    # teacher: a BERT student no wider/deeper than its BERT teacher starts as a slice of it (some
+    # teacher layers, its most important hidden units, head dims and FFN neurons; docs/distillation.md
+    # "Initialization"); other students fall back to init_embeddings. random: TinyBERT's random layers.
+    init_encoder: str = "teacher"
 
 
 @dataclass

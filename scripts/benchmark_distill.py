@@ -28,13 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 def runs(a, out: Path) -> dict[str, dict]:
     """name -> {"what", "method", "student", "stages", "extra": [--set ...], "needs": [...], ...}.
 
-    Two TinyBERT-4L series: `emb-*` (the default: embeddings start from the teacher's, PCA-
-    projected) and the TinyBERT paper's random init (`student.init_embeddings=random`)."""
+    Three TinyBERT-4L series: `slice-*` (the default: the student starts as a slice of the
+    teacher, student.init_encoder=teacher), `emb-*` (only the embeddings start from the teacher's,
+    PCA-projected) and the TinyBERT paper's random init (no prefix)."""
     ep_i, ep_p, ep_g = a.intermediate_epochs, a.prediction_epochs, a.general_epochs
     common = [f"distill.task_intermediate.epochs={ep_i}", f"distill.task_prediction.epochs={ep_p}",
               f"distill.general.epochs={ep_g}", f"distill.task_prediction.learning_rate={a.prediction_lr}",
               f"distill.task_intermediate.learning_rate={a.intermediate_lr}"]
-    rand = ["student.init_embeddings=random"]
+    rand = ["student.init_embeddings=random", "student.init_encoder=random"]
     labels_only = [f"distill.task_prediction.epochs={a.labels_epochs}",
                    f"distill.task_prediction.learning_rate={a.labels_lr}"]
     # 2x more task data, 1 + 1 epochs: about the step budget of the 4 + 3 epochs on 1x data
@@ -42,7 +43,9 @@ def runs(a, out: Path) -> dict[str, dict]:
     task = "task-intermediate,task-prediction"
     out_of = lambda name: str(out / name / "student")  # noqa: E731
     r = {}
-    for pre, init, what in (("emb-", [], "teacher-init embeddings"), ("", rand, "random init")):
+    for pre, init, what in (("slice-", [], "sliced from the teacher"),
+                            ("emb-", ["student.init_encoder=random"], "teacher-init embeddings"),
+                            ("", rand, "random init")):
         gen = out_of(f"{pre}tinybert4-general")
         r[f"{pre}tinybert4-general"] = dict(
             what=f"TinyBERT-4L general distillation, no labels ({what})", method="tinybert",

@@ -145,7 +145,9 @@ def test_general_and_task_distillation_end_to_end(world, tmp_path):
     # before the prediction stage: how input-dependent the student's [CLS] is, vs the teacher's
     spread = m["stages"][1]["cls_spread"]
     assert spread["teacher"] > 0 and spread["student"] > 0.01 * spread["teacher"]
-    assert "embeddings from the teacher (PCA 48 -> 32)" in m["student"]["init"]
+    # the default init: a slice of the teacher (the layers the uniform map pairs with the student's)
+    assert m["student"]["init"].startswith("sliced from the teacher") and "hidden 48->32" in m["student"]["init"]
+    assert m["student"]["init_layers"] == [1, 3] and m["layer_map"] == [2, 4]
 
 
 def test_labels_only_baseline_needs_no_teacher(world, tmp_path):

@@ -88,7 +88,7 @@ def test_distilbert_style_copies_every_other_layer(teacher):
 
 
 def test_custom_student_from_overrides_and_config_file(teacher, tmp_path):
-    model, _ = build_student(StudentConfig(preset="tinybert-4l-312d", init_embeddings="random",
+    model, _ = build_student(StudentConfig(preset="tinybert-4l-312d", init_embeddings="random", init_encoder="random",
                                            overrides={"num_hidden_layers": 3, "hidden_size": 96,
                                                       "num_attention_heads": 6}), teacher.config, LABELS)
     assert (model.config.num_hidden_layers, model.config.hidden_size) == (3, 96)
@@ -106,7 +106,8 @@ def test_embeddings_start_from_the_teacher(teacher):
     from pipeline.distill.students import projection_basis
 
     tw = teacher.base_model.embeddings.word_embeddings.weight.detach()
-    narrow, info = build_student(StudentConfig(overrides={"hidden_size": 24, "num_attention_heads": 4,
+    narrow, info = build_student(StudentConfig(init_encoder="random",
+                                               overrides={"hidden_size": 24, "num_attention_heads": 4,
                                                           "num_hidden_layers": 1}),
                                  teacher.config, LABELS, init_teacher=teacher)
     assert "PCA 48 -> 24" in info.init
@@ -118,7 +119,8 @@ def test_embeddings_start_from_the_teacher(teacher):
     centered = tw - tw.mean(0)
     kept = ((centered @ p) ** 2).sum() / (centered ** 2).sum()
     assert kept > 24 / 48
-    rand, info = build_student(StudentConfig(init_embeddings="random", overrides={"num_hidden_layers": 1}),
+    rand, info = build_student(StudentConfig(init_embeddings="random", init_encoder="random",
+                                             overrides={"num_hidden_layers": 1}),
                                teacher.config, LABELS)
     assert info.init == "random"
     with pytest.raises(BertEdgeError, match="init_embeddings 'pca'"):
@@ -140,4 +142,72 @@ def test_bad_student_specs(teacher, spec, msg):
 def test_exact_gelu_override_warns(teacher):
     with pytest.warns(UserWarning, match="not a TFLite builtin"):
         build_student(StudentConfig(overrides={"hidden_act": "gelu", "num_hidden_layers": 1}),
+                      teacher.config, LABELS, init_teacher=teacher)
+
+
+def test_weight_selection_layers_spread_first_and_last():
+    from pipeline.distill.weight_selection import spread_layers
+
+    assert spread_layers(6, 4) == [1, 2, 4, 5]  # = uniform layer map [2, 3, 5, 6] - 1
+    assert spread_layers(12, 4) == [2, 5, 8, 11]
+    assert spread_layers(6, 6) == list(range(6))
+    assert spread_layers(6, 1) == [5]
+
+
+def test_same_shape_student_sliced_from_teacher_is_the_teacher(teacher):
+    """With the teacher's widths and depth, the selection keeps everything: same function."""
+    spec = StudentConfig(overrides={"hidden_size": 48, "num_attention_heads": 4, "intermediate_size": 96,
+                                    "hidden_act": "gelu"}, init_encoder="teacher")
+    spec.overrides["num_hidden_layers"] = 4
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exact gelu warns (not a TFLite builtin)
+        model, info = build_student(spec, teacher.config, LABELS, init_teacher=teacher)
+    assert info.init.startswith("sliced from the teacher") and info.init_layers == [0, 1, 2, 3]
+    ids = torch.tensor([[2, 30, 31, 40, 3, 0, 0]])
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        assert torch.allclose(model.eval()(input_ids=ids, attention_mask=mask).logits,
+                              teacher(input_ids=ids, attention_mask=mask).logits, atol=1e-5)
+
+
+def test_narrow_student_takes_the_teachers_most_important_units(teacher):
+    """Hidden units ranked by LayerNorm gain, head dims by q/k norms, neurons by in x out norms;
+    the student keeps sub-matrices of the teacher layers its losses pair it with."""
+    import copy
+
+    t = copy.deepcopy(teacher)
+    base = t.base_model
+    keep = [1, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 44, 45, 47]  # 16 of 48 hidden units
+    with torch.no_grad():
+        for ln in [base.embeddings.LayerNorm] + [m for l in base.encoder.layer
+                                                 for m in (l.attention.output.LayerNorm, l.output.LayerNorm)]:
+            ln.weight.fill_(0.5)
+            ln.weight[keep] = 2.0
+    spec = StudentConfig(overrides={"hidden_size": 16, "num_attention_heads": 2, "intermediate_size": 40,
+                                    "num_hidden_layers": 2})
+    model, info = build_student(spec, t.config, LABELS, init_teacher=t)
+    assert info.init_layers == [1, 3] and "hidden 48->16" in info.init and "head dim 12->8" in info.init
+    keep_t = torch.tensor(keep)
+    assert torch.equal(model.base_model.embeddings.word_embeddings.weight,
+                       base.embeddings.word_embeddings.weight[:, keep_t])
+    tl, sl = base.encoder.layer[3], model.base_model.encoder.layer[1]
+    # heads 0 and 3 of the teacher's 4 are kept; every kept key row is a teacher key row restricted to `keep`
+    t_keys = tl.attention.self.key.weight[:, keep_t]
+    for row in sl.attention.self.key.weight:
+        assert (t_keys - row).abs().sum(1).min() < 1e-6
+    assert sl.intermediate.dense.weight.shape == (40, 16)
+    for row in sl.intermediate.dense.weight:
+        assert (tl.intermediate.dense.weight[:, keep_t] - row).abs().sum(1).min() < 1e-6
+    assert torch.equal(model.classifier.weight, t.classifier.weight[:, keep_t])
+
+
+def test_students_that_cannot_be_sliced_fall_back_or_fail_clearly(teacher):
+    wide, info = build_student(StudentConfig(preset="tinybert-4l-312d"), teacher.config, LABELS, init_teacher=teacher)
+    assert "layers random" in info.init and "cannot slice the teacher (student is wider" in info.notes[0]
+    with pytest.raises(BertEdgeError, match="init_encoder 'copy' is not one of: teacher, random"):
+        build_student(StudentConfig(init_encoder="copy"), teacher.config, LABELS, init_teacher=teacher)
+    with pytest.raises(BertEdgeError, match="init_layers \\[0, 9\\]"):
+        build_student(StudentConfig(init_layers=[0, 9], overrides={"hidden_size": 16, "num_attention_heads": 2,
+                                                                  "intermediate_size": 40, "num_hidden_layers": 2}),
                       teacher.config, LABELS, init_teacher=teacher)

@@ -311,7 +311,8 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
     else:
         ref_config = AutoConfig.from_pretrained(str(task_dir) if task_dir is not None else base_path)
     needs_init = cfg.student.preset == "distilbert-style" or (
-        cfg.student.init_embeddings == "teacher" and not Path(cfg.student.preset).expanduser().is_dir())
+        "teacher" in (cfg.student.init_embeddings, cfg.student.init_encoder)
+        and not Path(cfg.student.preset).expanduser().is_dir())
     if needs_init and init_teacher is None:
         with torch.random.fork_rng(devices=[]):
             init_teacher, _ = _load_base(str(task_dir) if task_dir is not None else cfg.teacher.model)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from pipeline.distill.weight_selection import incompatibility, select_from_teacher, spread_layers
 from pipeline.errors import BertEdgeError
 
 TFLITE_FRIENDLY_ACTS = ("gelu_new", "gelu_pytorch_tanh", "relu", "relu6")
@@ -210,7 +211,26 @@ def build_student(spec, teacher_config, labels, init_teacher=None, seed: int = 0
     model = AutoModelForSequenceClassification.from_config(cfg)
     if spec.init_embeddings not in ("teacher", "random"):
         raise BertEdgeError(f"student.init_embeddings '{spec.init_embeddings}' is not one of: teacher, random")
-    if info.family in ("bert", "mobilebert", "config") and spec.init_embeddings == "teacher":
+    if spec.init_encoder not in ("teacher", "random"):
+        raise BertEdgeError(f"student.init_encoder '{spec.init_encoder}' is not one of: teacher, random")
+    sliced = False
+    if info.family in ("bert", "config") and spec.init_encoder == "teacher":
+        if init_teacher is None:
+            raise BertEdgeError("student.init_encoder=teacher needs a teacher; none loaded")
+        why = incompatibility(model.config, init_teacher.config)
+        if why is None:
+            layers = spec.init_layers
+            tl = init_teacher.config.num_hidden_layers
+            if layers is not None and (len(layers) != cfg.num_hidden_layers or any(
+                    isinstance(l, bool) or not isinstance(l, int) or not 0 <= l < tl for l in layers)):
+                raise BertEdgeError(f"student.init_layers {layers}: need {cfg.num_hidden_layers} teacher "
+                                    f"layer indices in 0..{tl - 1}")
+            info.init = select_from_teacher(model, init_teacher, layers)
+            info.init_layers = list(layers) if layers is not None else spread_layers(tl, cfg.num_hidden_layers)
+            sliced = True
+        else:
+            info.notes.append(f"layers start random: cannot slice the teacher ({why})")
+    if not sliced and info.family in ("bert", "mobilebert", "config") and spec.init_embeddings == "teacher":
         if init_teacher is None:
             raise BertEdgeError("student.init_embeddings=teacher needs a teacher; none loaded")
         info.init = init_embeddings_from_teacher(model, init_teacher)
