@@ -64,6 +64,16 @@ def _quiet_third_party() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def _warm_torch_numpy_bridge() -> None:
+    """torch imports numpy on the first tensor<->array conversion and, if that import fails, says
+    "Numpy is not available" for the rest of the process: a Ctrl-C landing inside that import
+    would turn into a traceback instead of "interrupted". Do the first conversion up front."""
+    import numpy
+    import torch
+
+    torch.from_numpy(numpy.zeros(1, dtype=numpy.float32))
+
+
 def main(argv=None) -> int:
     _quiet_third_party()
     parser = build_parser()
@@ -72,6 +82,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
+        _warm_torch_numpy_bridge()
         return int(args.func(args) or 0)
     except BertEdgeError as e:
         print(f"error: {e}", file=sys.stderr)
