@@ -71,9 +71,9 @@ def goal_lines(bench: dict) -> list[str]:
         int8_core = 4 * core_peak if core_peak and cpu.get("avx512_vnni") else None
         parts = []
         for k, v in gf.items():
-            n = int(k.split()[0])
-            share = f", {100 * v / (int8_core * n):.0f}% of the int8 VNNI peak" if int8_core else ""
-            parts.append(f"{_threads(k)}: {v} GFLOP/s{share} (fp32 SGEMM measured here: {peaks.get(k.split()[0], '?')})")
+            n = k.split()[0]  # "2 thread(s)" -> "2", the key of sgemm_gflops
+            share = f", {100 * v / (int8_core * int(n)):.0f}% of the int8 VNNI peak" if int8_core else ""
+            parts.append(f"{_threads(k)}: {v} GFLOP/s{share} (fp32 SGEMM measured here: {peaks.get(n, '?')})")
         out.append(f"- Achieved by the int8 TFLite student: {'; '.join(parts)}. Peaks at the nominal "
                    f"{cpu.get('mhz') or 0:.0f} MHz: fp32 {core_peak} GFLOP/s per core (AVX-512, 2 FMA units)"
                    f"{f', int8 {int8_core:.0f} (VNNI, 4x)' if int8_core else ''}; a measured SGEMM above the fp32 "

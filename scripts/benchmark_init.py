@@ -42,13 +42,12 @@ def main(argv=None) -> int:
     try:
         teacher = AutoModelForSequenceClassification.from_pretrained(str(a.teacher)).eval()
         tok = AutoTokenizer.from_pretrained(str(a.teacher))
-        data = load_labeled(a.dev, label_names=[teacher.config.id2label[i]
-                                                     for i in range(teacher.config.num_labels)])
+        label_names = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
+        data = load_labeled(a.dev, label_names=label_names)
     except BertEdgeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     texts, labels = data.texts, torch.tensor(data.labels)
-    labels_list = [teacher.config.id2label[i] for i in range(teacher.config.num_labels)]
 
     def predict(model):
         out = []
@@ -66,7 +65,7 @@ def main(argv=None) -> int:
     for name, kw in INITS.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model, _ = build_student(StudentConfig(preset=a.preset, **kw), teacher.config, labels_list,
+            model, _ = build_student(StudentConfig(preset=a.preset, **kw), teacher.config, label_names,
                                      init_teacher=teacher, seed=42)
         pred = predict(model.eval())
         print(f"| {name} | {(pred == labels).float().mean():.4f} | {(pred == t_pred).float().mean():.4f} |")

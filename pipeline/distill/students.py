@@ -219,14 +219,10 @@ def build_student(spec, teacher_config, labels, init_teacher=None, seed: int = 0
             raise BertEdgeError("student.init_encoder=teacher needs a teacher; none loaded")
         why = incompatibility(model.config, init_teacher.config)
         if why is None:
-            layers = spec.init_layers
-            tl = init_teacher.config.num_hidden_layers
-            if layers is not None and (len(layers) != cfg.num_hidden_layers or any(
-                    isinstance(l, bool) or not isinstance(l, int) or not 0 <= l < tl for l in layers)):
-                raise BertEdgeError(f"student.init_layers {layers}: need {cfg.num_hidden_layers} teacher "
-                                    f"layer indices in 0..{tl - 1}")
+            layers = _init_layers(spec, cfg.num_hidden_layers, init_teacher.config.num_hidden_layers,
+                                  spread_layers)
             info.init = select_from_teacher(model, init_teacher, layers)
-            info.init_layers = list(layers) if layers is not None else spread_layers(tl, cfg.num_hidden_layers)
+            info.init_layers = layers
             sliced = True
         else:
             info.notes.append(f"layers start random: cannot slice the teacher ({why})")
@@ -237,18 +233,22 @@ def build_student(spec, teacher_config, labels, init_teacher=None, seed: int = 0
     if info.family == "distil":
         if init_teacher is None:
             raise BertEdgeError("distilbert-style students are initialized from a teacher; none loaded")
-        layers = spec.init_layers
-        tl = teacher_config.num_hidden_layers
-        if layers is None:
-            layers = every_other_layer(tl, cfg.num_hidden_layers)
-        if len(layers) != cfg.num_hidden_layers or any(
-                isinstance(l, bool) or not isinstance(l, int) or not 0 <= l < tl for l in layers):
-            raise BertEdgeError(f"student.init_layers {layers}: need {cfg.num_hidden_layers} teacher "
-                                f"layer indices in 0..{tl - 1}")
+        layers = _init_layers(spec, cfg.num_hidden_layers, teacher_config.num_hidden_layers, every_other_layer)
         copied = init_from_teacher(model, init_teacher, layers)
         info.init = f"copied from the teacher ({copied} tensors)"
-        info.init_layers = list(layers)
+        info.init_layers = layers
     return model, info
+
+
+def _init_layers(spec, student_layers: int, teacher_layers: int, default) -> list[int]:
+    """The teacher layers (0-based) a student copies: `student.init_layers` checked, or
+    `default(teacher_layers, student_layers)` when unset."""
+    layers = spec.init_layers if spec.init_layers is not None else default(teacher_layers, student_layers)
+    if len(layers) != student_layers or any(
+            isinstance(l, bool) or not isinstance(l, int) or not 0 <= l < teacher_layers for l in layers):
+        raise BertEdgeError(f"student.init_layers {layers}: need {student_layers} teacher "
+                            f"layer indices in 0..{teacher_layers - 1}")
+    return list(layers)
 
 
 def projection_basis(weight, dim: int):
