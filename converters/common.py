@@ -11,25 +11,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
-from pipeline.errors import BertEdgeError
+from converters.errors import BertEdgeError
 
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAME = "logits"
 DEFAULT_MAX_SEQ_LENGTH = 128
 REPORT_NAME = "convert.json"
 
-# backend id -> artifact file name (docs/ARCHITECTURE.md); the order is the conversion order.
-ARTIFACTS = {
-    "onnx": "model.onnx",
-    "tflite_fp32": "model_fp32.tflite",
-    "tflite_int8": "model_int8.tflite",
-    "tflite_int8_full": "model_int8_full.tflite",
-    "ptl_int8": "model_int8.ptl",
-}
-BACKENDS = tuple(ARTIFACTS)
-TFLITE_BACKENDS = ("tflite_fp32", "tflite_int8", "tflite_int8_full")
+from converters.backends import ARTIFACTS, BACKENDS, ids  # noqa: E402  (the one backend table)
+
+TFLITE_BACKENDS = ids(format="tflite")
 
 # Model types the converters know how to wrap (3 int inputs, eager attention that takes a
 # prepared additive 4D mask). The distill stage builds only these.
@@ -63,6 +56,17 @@ class ConversionError(BertEdgeError):
 def _one_line(text: str, limit: int = 400) -> str:
     text = re.sub(r"\s+", " ", str(text)).strip()
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def encode_fixed(tokenizer, texts: Sequence[str], pairs: Optional[Sequence[str]] = None,
+                 max_length: int = DEFAULT_MAX_SEQ_LENGTH) -> dict:
+    """int32 arrays [n, max_length] padded to the full length, as the exported graphs take them."""
+    import numpy as np
+
+    enc = tokenizer(list(texts), list(pairs) if pairs else None, padding="max_length",
+                    truncation=True, max_length=max_length, return_token_type_ids=True,
+                    return_attention_mask=True)
+    return {k: np.asarray(enc[k], dtype=np.int32) for k in INPUT_NAMES}
 
 
 def parse_targets(spec: str | Iterable[str] | None) -> list[str]:

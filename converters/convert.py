@@ -76,6 +76,41 @@ class _Run:
         self.log = StageLog()
         self.stage = "setup"
         self.threads = None
+        self.optional: set = set()
+        self.failed: dict = {}  # optional target -> why it was left out
+        self.ready: dict = {}  # target -> validated artifact in the work dir
+
+    def publish(self, targets) -> None:
+        """Give every validated artifact its final name, only once all targets are done, so a
+        failed or interrupted run leaves the previous outputs as they were. Earlier outputs of a
+        target that failed this time are removed: they are not this run's."""
+        for backend in targets:
+            final = self.out / ARTIFACTS[backend]
+            if backend in self.ready:
+                # Same file system (the work dir is inside out): each rename is atomic.
+                os.replace(self.ready[backend], final)
+            else:
+                final.unlink(missing_ok=True)
+        for old in self.out.glob("_failed_*"):  # debug folders of earlier runs
+            if old.name[len("_failed_"):] not in self.failed:
+                shutil.rmtree(old, ignore_errors=True)
+
+    def attempt(self, backend: str, step) -> None:
+        """Run one target's conversion + validation; an optional target's failure is recorded
+        and its files kept in `_failed_<backend>/` instead of stopping the conversion."""
+        try:
+            step()
+        except ConversionError as e:
+            if backend not in self.optional:
+                raise
+            dest = self.out / f"_failed_{backend}"
+            dest.mkdir(exist_ok=True)
+            for f in self.work.glob(f"{ARTIFACTS[backend]}*"):
+                os.replace(f, dest / f.name)
+            (dest / "error.txt").write_text(f"stage: {backend}\n{traceback.format_exc()}",
+                                            encoding="utf-8")
+            self.failed[backend] = {"reason": e.reason, "op": e.op, "debug_dir": str(dest)}
+            self.say(f"{backend}: FAILED, left out (optional target): {e.reason}")
 
     def say(self, msg: str) -> None:
         if self.progress:
@@ -111,22 +146,20 @@ class _Run:
         return exc
 
 
-def _publish(tmp: Path, final: Path) -> None:
-    """Move a validated artifact to its final name (atomic rename in the same directory)."""
-    # The work dir is inside the output dir: same file system, so the rename is atomic.
-    os.replace(tmp, final)
-
-
 def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
                 calibration_texts: Optional[Sequence[str]] = None,
                 num_calibration: int = DEFAULT_NUM_CALIBRATION, progress: bool = True,
                 threads: Optional[int] = None, approximate_gelu: bool = False,
                 validation_texts: Optional[Sequence[str]] = None,
-                full_int8_mask_value: Optional[float] = None) -> dict:
+                full_int8_mask_value: Optional[float] = None,
+                optional: Sequence[str] = ()) -> dict:
     """Convert `model_dir` to the requested targets (backend ids, default all) in `out_dir`.
 
     Returns the report (also written to `<out_dir>/convert.json`). Raises ConversionError (a
-    BertEdgeError) naming the stage (and op) on failure.
+    BertEdgeError) naming the stage (and op) on failure. A target listed in `optional` that
+    fails its conversion or validation does not stop the others: its reason goes to the
+    report's `failed` section, its files to `<out_dir>/_failed_<target>/`, and no artifact gets
+    its final name (the chain's parity gate then reports it and the bundle leaves it out).
     """
     quiet_tensorflow()
     targets = parse_targets(targets)
@@ -135,12 +168,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
         raise ConversionError("setup", f"output path {out_dir} exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(out_dir, progress)
-    # Stale results of earlier runs must not be mistaken for this run's.
-    for old in out_dir.glob("_failed_*"):
-        shutil.rmtree(old, ignore_errors=True)
-    for b in targets:
-        (out_dir / ARTIFACTS[b]).unlink(missing_ok=True)
-    (out_dir / REPORT_NAME).unlink(missing_ok=True)
+    run.optional = set(optional)
     if run.work.exists():
         shutil.rmtree(run.work)
     run.work.mkdir()
@@ -217,8 +245,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             tv = time.perf_counter()
             metrics = validate.validate_artifact(cand, "onnx", vset, "onnx", threads)
             metrics["ops"] = onnx_export.onnx_op_counts(cand)
-            _publish(cand, out_dir / ARTIFACTS["onnx"])
-            results["onnx"] = _artifact_entry(out_dir / ARTIFACTS["onnx"], t_conv,
+            run.ready["onnx"] = cand
+            results["onnx"] = _artifact_entry(cand, t_conv,
                                               time.perf_counter() - tv, metrics,
                                               {"opset": onnx_export.OPSET, "onnxsim": simp})
             run.say(_line("onnx", results["onnx"]))
@@ -278,7 +306,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         run.say(f"tflite_graph: onnx2tf graph built and checked, max|dlogit| "
                 f"{graph_check['max_abs_diff']:.2e} ({run.end('tflite_graph', t0):.1f}s)")
 
-        for backend in want_tflite:
+        def tflite_step(backend: str) -> None:
             variant = backend[len("tflite_"):]
             t0 = run.begin(backend)
             extra: dict = {}
@@ -306,35 +334,43 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             tv = time.perf_counter()
             metrics = validate.validate_artifact(cand, backend, vset_tf, backend, threads)
             extra["weight_bytes_by_type"] = tflite.tflite_tensor_types(cand)
-            _publish(cand, out_dir / ARTIFACTS[backend])
-            results[backend] = _artifact_entry(out_dir / ARTIFACTS[backend], t_conv,
+            run.ready[backend] = cand
+            results[backend] = _artifact_entry(cand, t_conv,
                                                time.perf_counter() - tv, metrics, extra)
             run.end(backend, t0)
             run.say(_line(backend, results[backend]))
 
+        for backend in want_tflite:
+            run.attempt(backend, lambda: tflite_step(backend))
+
     # -- torchscript mobile -------------------------------------------------------------------
-    if "ptl_int8" in targets:
+    def ptl_step() -> None:
         from converters import torchscript_mobile
 
         t0 = run.begin("ptl_int8")
         cand = work / ARTIFACTS["ptl_int8"]
-        ptl_facts = torchscript_mobile.convert_ptl(student.model, cand, L)
+        ptl_facts = torchscript_mobile.convert_ptl(student.model, cand, L,
+                                                   model_type=student.model_type)
         t_conv = time.perf_counter() - t0
         tv = time.perf_counter()
         metrics = validate.validate_artifact(cand, "ptl_int8", vset, "ptl_int8", threads)
         metrics["ops"] = ptl_facts.pop("ops")
-        _publish(cand, out_dir / ARTIFACTS["ptl_int8"])
-        results["ptl_int8"] = _artifact_entry(out_dir / ARTIFACTS["ptl_int8"], t_conv,
+        run.ready["ptl_int8"] = cand
+        results["ptl_int8"] = _artifact_entry(cand, t_conv,
                                               time.perf_counter() - tv, metrics, ptl_facts)
         run.end("ptl_int8", t0)
         run.say(_line("ptl_int8", results["ptl_int8"]))
+
+    if "ptl_int8" in targets:
+        run.attempt("ptl_int8", ptl_step)
 
     # -- report -------------------------------------------------------------------------------
     run.begin("report")
     report = _report(student, model_dir, L, targets, results, run, approximate_gelu, vset)
     report.update(facts)
-    from pipeline.fsutil import write_json_atomic
+    from converters.files import write_json_atomic
 
+    run.publish(targets)
     write_json_atomic(out_dir / REPORT_NAME, report)
     run.say(f"done in {report['total_seconds']:.1f}s -> {out_dir}")
     return report
@@ -401,6 +437,8 @@ def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
             approximate_gelu: bool, vset) -> dict:
     import platform
 
+    from converters.hostinfo import cpu_info
+
     versions = {}
     for mod in ("torch", "transformers", "onnx", "onnxruntime", "onnxsim", "onnx2tf", "tensorflow",
                 "ai_edge_litert"):
@@ -429,13 +467,14 @@ def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
         "outputs": [{"name": "logits", "dtype": "float32", "shape": [1, student.num_labels]}],
         "targets": targets,
         "artifacts": results,
+        "failed": run.failed,
         "approximate_gelu": approximate_gelu,
         "validation_cases": vset.kinds,
         "stage_seconds": run.log.seconds,
         "stage_cpu_seconds": run.log.cpu_seconds,
         "total_seconds": run.log.total(),
         "load_average": _loadavg(),
-        "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
+        "host": {"python": platform.python_version(), "cpus": os.cpu_count(), "cpu": cpu_info(),
                  "threads": run.threads},
         "versions": versions,
     }

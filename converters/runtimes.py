@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from converters.common import INPUT_NAMES, OUTPUT_NAME
-from pipeline.errors import BertEdgeError
+from converters.errors import BertEdgeError
 
 
 def default_threads() -> int:
@@ -61,7 +61,7 @@ def _as_2d_int32(a, name: str) -> np.ndarray:
 class OnnxRunner(Runner):
     backend = "onnx"
 
-    def __init__(self, path, num_threads: Optional[int] = None):
+    def __init__(self, path, num_threads: Optional[int] = None, max_seq_length: Optional[int] = None):
         super().__init__(path)
         import onnxruntime as ort
 
@@ -128,7 +128,7 @@ def check_tflite_file(path: str | Path) -> None:
 class TFLiteRunner(Runner):
     backend = "tflite"
 
-    def __init__(self, path, num_threads: Optional[int] = None):
+    def __init__(self, path, num_threads: Optional[int] = None, max_seq_length: Optional[int] = None):
         super().__init__(path)
         from ai_edge_litert.interpreter import Interpreter
 
@@ -259,24 +259,30 @@ class HFRunner(Runner):
         return np.concatenate(out, axis=0)
 
 
+# Registry format -> runner class; file suffix -> format.
+RUNNERS = {"onnx": OnnxRunner, "tflite": TFLiteRunner, "ptl": PtlRunner}
+SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".ptl": "ptl", ".pt": "ptl"}
+
+
 def load_runner(path: str | Path, num_threads: Optional[int] = None) -> Runner:
-    """A runner for an artifact (.onnx, .tflite, .ptl) or a Hugging Face model directory."""
+    """A runner for an artifact (.onnx, .tflite, .ptl) or a Hugging Face model directory.
+    Whatever a runtime raises on a file it cannot load becomes one line naming the file."""
     p = Path(path)
     if not p.exists():
         raise BertEdgeError(f"model not found: {p}")
     if p.is_dir():
         return HFRunner(p, num_threads)
-    suffix = p.suffix.lower()
-    if suffix == ".onnx":
-        runner = OnnxRunner(p, num_threads)
-    elif suffix == ".tflite":
-        runner = TFLiteRunner(p, num_threads)
-    elif suffix in (".ptl", ".pt"):
-        runner = PtlRunner(p, num_threads)
-    else:
-        raise BertEdgeError(f"{p}: unknown model format '{suffix}' (expected .onnx, .tflite, "
-                            f".ptl or a Hugging Face model directory)")
-    return runner
+    fmt = SUFFIXES.get(p.suffix.lower())
+    if fmt is None:
+        raise BertEdgeError(f"{p}: unknown model format '{p.suffix.lower()}' (expected "
+                            f"{', '.join(SUFFIXES)} or a Hugging Face model directory)")
+    try:
+        return RUNNERS[fmt](p, num_threads)
+    except BertEdgeError:
+        raise
+    except Exception as e:  # a corrupt file makes each runtime raise its own kind of error
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise BertEdgeError(f"{p}: not a loadable {fmt} model ({type(e).__name__}: {first[:200]})") from None
 
 
 def backend_of(path: str | Path) -> Optional[str]:

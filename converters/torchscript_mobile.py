@@ -5,7 +5,14 @@ time, packed for QNNPACK (the engine of pytorch_android_lite), and the
 embedding tables weight-only int8 (`float_qparams_weight_only_qconfig`; without it the 30522 x H
 word embedding stays fp32 and is most of the file). Traced through the same export wrapper as
 ONNX (int32 inputs, explicit additive mask), saved for the lite interpreter, and checked against
-the bytecode versions the Android runtime loads. `optimize_for_mobile` is skipped: this torch
+the bytecode versions the Android runtime loads.
+
+Trailing padding is cut off inside the graph (`TrimPadding`, scripted around the traced model):
+dynamic int8 picks one activation scale per tensor at run time, so with padded positions in the
+tensor the scale, and so the rounding of every real token, depended on what the padding held and
+how long it was. That made the int8 logits of one sentence move with its padding, by more than
+the probe allowed on some CPUs' students (docs/int8-numerics.md). Cut to the real length, the
+graph computes exactly what it computes on an unpadded input, and does less work. `optimize_for_mobile` is skipped: this torch
 build has no XNNPACK, and the quantized ops it would rewrite are already the mobile ones.
 """
 from __future__ import annotations
@@ -15,6 +22,7 @@ import copy
 import shutil
 import warnings
 from pathlib import Path
+from typing import Optional
 
 from converters.common import ConversionError
 
@@ -73,7 +81,36 @@ def quantize_student(model, per_channel: bool = True):
     return q.eval()
 
 
-def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_int8") -> dict:
+def trailing_context(model_type: Optional[str]) -> int:
+    """Padded positions after the last real token the float model itself reads: MobileBERT's
+    trigram embedding gives the last token its right neighbour, BERT reads none."""
+    return 1 if model_type == "mobilebert" else 0
+
+
+def trim_padding_module(traced, context: int = 0):
+    """Script `traced(input_ids, attention_mask, token_type_ids)` behind a cut of the trailing
+    padding: positions after the last mask==1 (plus `context` more) are dropped before the model
+    runs. Interior zeros of the mask stay and are masked as before."""
+    import torch
+
+    class TrimPadding(torch.nn.Module):
+        def __init__(self, inner, extra: int):
+            super().__init__()
+            self.inner = inner
+            self.extra = extra
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            length = input_ids.size(1)
+            positions = torch.arange(1, length + 1, dtype=torch.long)
+            last = int((positions * (attention_mask[0] != 0).to(torch.long)).max().item())
+            n = min(max(last, 1) + self.extra, length)
+            return self.inner(input_ids[:, :n], attention_mask[:, :n], token_type_ids[:, :n])
+
+    return torch.jit.script(TrimPadding(traced, int(context)))
+
+
+def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_int8",
+                model_type: Optional[str] = None) -> dict:
     """Quantize, trace and save `path` (lite interpreter format); returns report facts."""
     import torch
     from torch.jit.mobile import (_backport_for_mobile, _export_operator_list,
@@ -94,7 +131,8 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
                 traced = torch.jit.trace(wrapper, args, check_trace=False)
-                traced._save_for_lite_interpreter(str(path))
+                module = trim_padding_module(traced, trailing_context(model_type))
+                module._save_for_lite_interpreter(str(path))
         except Exception as e:
             from converters.onnx_export import _op_from_text
 
@@ -136,4 +174,5 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_
         "quantized_engine": engine,
         "quantization": "dynamic int8 Linear (per-channel weights, activations quantized per "
                         "tensor at run time) + weight-only int8 Embedding",
+        "trailing_padding": "cut in the graph (runs at the real length)",
     }

@@ -20,7 +20,9 @@ from typing import Optional
 
 import numpy as np
 
-from converters.common import INPUT_NAMES, OUTPUT_NAME, ConversionError, native_stderr
+from converters.backends import REGISTRY
+from converters.common import (INPUT_NAMES, OUTPUT_NAME, ConversionError, encode_fixed,
+                               native_stderr)
 
 # Real sentences of many lengths (movie reviews plus everyday text). Deterministic: the same
 # cases every run, so reports are comparable.
@@ -48,31 +50,9 @@ LONG_TEXT = (
     "fashioned crowd pleaser with heart, humor and a few genuinely surprising turns along the way. "
 )
 
-# (atol, rtol): a case passes when max|diff| <= atol + rtol * max|reference logit| over the set.
-# These are conversion sanity bounds (a broken graph is far outside them); the parity gate
-# downstream applies the product thresholds. None = parity is measured and reported only.
-TOLERANCES: dict = {
-    "onnx": (1e-4, 1e-3),
-    "tflite_fp32": (1e-4, 1e-3),
-    "tflite_int8": (0.02, 0.1),
-    # PyTorch dynamic int8 quantizes each activation tensor with one scale; on a fine-tuned
-    # MiniLM its max error was ~12% of the largest logit (TFLite's per-row scheme: ~3%).
-    "ptl_int8": (0.02, 0.25),
-    "tflite_int8_full": None,
-}
-# Mask probe: max change of the artifact's logits, beyond the float student's own change, when
-# padded positions hold other tokens. Exactly 0 for float graphs, TFLite dynamic int8 (it
-# quantizes activations per token row) and full int8 (static scales); PyTorch's dynamic int8
-# quantizes each activation tensor with one scale over all positions, so pad contents change
-# its rounding noise: it gets its parity tolerance. A graph that ignores the mask moves O(logits)
-# (up to 1.7 on a fine-tuned MiniLM whose logits span +-2.3).
-PROBE_TOLERANCES: dict = {
-    "onnx": (1e-4, 1e-3),
-    "tflite_fp32": (1e-4, 1e-3),
-    "tflite_int8": (0.01, 0.02),
-    "ptl_int8": (0.02, 0.25),
-    "tflite_int8_full": (0.01, 0.05),
-}
+# Per backend (atol, rtol) bounds from the registry; tests patch these dicts.
+TOLERANCES: dict = {b.id: b.tolerance for b in REGISTRY.values()}
+PROBE_TOLERANCES: dict = {b.id: b.probe_tolerance for b in REGISTRY.values()}
 
 
 @dataclass
@@ -90,16 +70,8 @@ class ValidationSet:
 
 
 def encode(tokenizer, texts, max_seq_length: int) -> dict:
-    """int32 [n, L] inputs as the exported graphs take them (the pipeline's own tokenization)."""
-    try:
-        from pipeline.data.tokenize import encode_fixed
-    except ImportError:  # pragma: no cover - pipeline.data not present
-        encode_fixed = None
-    if encode_fixed is not None:
-        return encode_fixed(tokenizer, list(texts), max_length=max_seq_length)
-    enc = tokenizer(list(texts), padding="max_length", truncation=True, max_length=max_seq_length,
-                    return_token_type_ids=True, return_attention_mask=True)
-    return {k: np.asarray(enc[k], dtype=np.int32) for k in INPUT_NAMES}
+    """int32 [n, L] inputs as the exported graphs take them."""
+    return encode_fixed(tokenizer, list(texts), max_length=max_seq_length)
 
 
 def build_validation_set(tokenizer, max_seq_length: int, vocab_size: Optional[int] = None,
@@ -197,7 +169,7 @@ def validate_artifact(path: str | Path, backend: str, vset: ValidationSet, stage
         raise ValueError("validation set has no reference logits")
     L = int(vset.arrays["input_ids"].shape[1])
     facts: dict = {}
-    if backend.startswith("tflite"):
+    if REGISTRY[backend].format == "tflite":
         facts.update(check_tflite_format(path, L, stage))
     try:
         with native_stderr():  # LiteRT prints its delegate notice on fd 2
@@ -211,16 +183,11 @@ def validate_artifact(path: str | Path, backend: str, vset: ValidationSet, stage
 
 
 def _run_both(path, backend: str, vset: ValidationSet, num_threads, L: int):
-    from converters.runtimes import OnnxRunner, PtlRunner, TFLiteRunner
+    from converters.runtimes import RUNNERS
 
-    if backend == "onnx":
-        runner = OnnxRunner(path, num_threads)
-    elif backend.startswith("tflite"):
-        runner = TFLiteRunner(path, num_threads)
-    elif backend.startswith("ptl"):
-        runner = PtlRunner(path, None, max_seq_length=L)  # torch threads: the caller's
-    else:
-        raise ValueError(f"unknown backend {backend!r}")
+    fmt = REGISTRY[backend].format
+    # torch threads are process-wide: the .ptl runs with the caller's
+    runner = RUNNERS[fmt](path, None if fmt == "ptl" else num_threads, max_seq_length=L)
     got = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES))
     probe = runner.logits(*(vset.probe_arrays[k] for k in INPUT_NAMES))
     return got, probe

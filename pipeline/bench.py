@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -20,14 +19,15 @@ from typing import Optional
 
 from pipeline.errors import BertEdgeError
 
+from converters.backends import REGISTRY
+
 # Goals from the issue: the 4L-312D int8 TFLite student vs BERT-base fp32 in PyTorch.
 GOAL_SPEEDUP = 20.0
 GOAL_SIZE_RATIO = 28.0
 TINYBERT_CLAIM = {"speedup": 9.4, "size_ratio": 7.5}
 
 RUNTIMES = {
-    "onnx": "onnxruntime", "ort_int8": "onnxruntime", "tflite_fp32": "LiteRT+XNNPACK",
-    "tflite_int8": "LiteRT+XNNPACK", "tflite_int8_full": "LiteRT+XNNPACK", "ptl_int8": "lite interpreter",
+    **{b.id: b.runtime for b in REGISTRY.values()}, "ort_int8": "onnxruntime",
     "teacher_fp32": "PyTorch", "bert_base_fp32": "PyTorch", "student_fp32": "PyTorch",
 }
 def _artifact_files() -> dict:
@@ -159,26 +159,6 @@ def sgemm_peak(threads: int) -> float:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     return round(float(out.stdout.strip() or 0), 1)
-
-
-def cpu_info() -> dict:
-    name, mhz, flags = platform.processor() or "?", None, ""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-        for line in text.splitlines():
-            if line.startswith("model name") and name in ("?", "", "x86_64"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("cpu MHz") and mhz is None:
-                mhz = float(line.split(":", 1)[1])
-            elif line.startswith("flags") and not flags:
-                flags = line
-    except OSError:
-        pass
-    # fp32 FLOPs per cycle per core: AVX-512 with 2 FMA ports = 64, AVX2 = 32.
-    per_cycle = 64 if " avx512f" in flags else 32 if " avx2" in flags else 8
-    return {"cpu": name, "cores": os.cpu_count(), "mhz": mhz, "fp32_flops_per_cycle": per_cycle,
-            "avx512_vnni": " avx512_vnni" in flags, "amx_int8": " amx_int8" in flags,
-            "fp32_peak_gflops_per_core": round(mhz * per_cycle / 1e3, 1) if mhz else None}
 
 
 def run_bench(models: list[BenchModel], threads=(1, 2), seqs=(128,), warmup: int = 5, runs: int = 30,

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 import re
+
+from converters.backends import REGISTRY
+from converters.hostinfo import cpu_summary
 from pathlib import Path
 
 from pipeline.fsutil import atomic_path, write_json_atomic, write_text_atomic
@@ -12,9 +15,8 @@ README_END = "<!-- bench:end -->"
 
 LABELS = {
     "bert_base_fp32": "BERT-base (random weights) fp32", "teacher_fp32": "teacher fp32",
-    "student_fp32": "student fp32", "onnx": "student ONNX fp32", "ort_int8": "student ORT dynamic int8",
-    "tflite_fp32": "student TFLite fp32", "tflite_int8": "**student TFLite int8 (dynamic)**",
-    "tflite_int8_full": "student TFLite full int8", "ptl_int8": "student .ptl int8",
+    "student_fp32": "student fp32", "ort_int8": "student ORT dynamic int8",
+    **{b.id: b.label for b in REGISTRY.values()},
 }
 
 
@@ -137,7 +139,7 @@ def update_readme(readme: Path, bench: dict, command: str) -> None:
 
         raise BertEdgeError(f"{readme}: no '{README_BEGIN}' ... '{README_END}' section to update")
     m = bench["machine"]
-    section = (f"{README_BEGIN}\nMeasured {bench['date']} on {m['cpu']} ({m['cores']} cores), "
+    section = (f"{README_BEGIN}\nMeasured {bench['date']} on {cpu_summary(m) if 'flags' in m else m['cpu']}, "
                f"batch 1, `{command}`:\n\n{markdown(bench)}{README_END}")
     text = re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), lambda _: section, text, flags=re.S)
     write_text_atomic(readme, text)

@@ -22,10 +22,10 @@ from pipeline.errors import BertEdgeError, GateFailure
 from pipeline.parity import (ARTIFACTS, FP32_BACKENDS, check_replaceable, read_parity,
                              sha256_file)
 
+from converters.backends import REGISTRY, ids
+
 FORMAT_VERSION = 1
-BUNDLABLE = ("tflite_fp32", "tflite_int8", "tflite_int8_full", "ptl_int8")  # what the app runs
-QUANTIZATION = {"onnx": "fp32", "tflite_fp32": "fp32", "tflite_int8": "dynamic-range int8",
-                "tflite_int8_full": "full int8", "ptl_int8": "dynamic int8"}
+BUNDLABLE = ids(bundlable=True)  # what the app runs
 # One mixed-case, accented, punctuated text: the app's tokenizer must lower-case, strip accents
 # and split punctuation exactly like the host's.
 EXTRA_TEXT = "Honestly, the CAFÉ scene in this naïve film is a déjà-vu... but I LOVED it!"
@@ -219,7 +219,7 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
         p = Path(m["path"])
         models.append({
             "backend": m["backend"], "file": p.name, "format": p.suffix.lstrip("."),
-            "quantization": QUANTIZATION[m["backend"]],
+            "quantization": REGISTRY[m["backend"]].quantization,
             "sha256": sha256_file(p), "size_bytes": p.stat().st_size,
             "parity": {k: m.get(k) for k in ("status", "accuracy", "agreement_student",
                                              "agreement_teacher", "max_abs_diff")},

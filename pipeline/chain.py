@@ -411,7 +411,9 @@ class Chain:
 
         from pipeline.parity import ARTIFACTS
 
-        return [ARTIFACTS[b] for b in parse_targets(self.cfg.convert.targets)]
+        # Optional targets may have failed and been left out: only required ones must exist.
+        return [ARTIFACTS[b] for b in parse_targets(self.cfg.convert.targets)
+                if b in self.cfg.parity.required]
 
     # -- the stages -------------------------------------------------------------------------------
     def _do_teacher(self, out: Path, resume: bool) -> dict:
@@ -448,11 +450,17 @@ class Chain:
         from converters import convert_all
 
         cfg = self.cfg
-        rep = convert_all(self.paths["student"], out, targets=list(cfg.convert.targets),
+        # An optional target (not in parity.required) that fails conversion is reported and
+        # left out, like one that fails the gate; a required one stops the chain here.
+        targets = list(cfg.convert.targets)
+        rep = convert_all(self.paths["student"], out, targets=targets,
                           max_seq_length=cfg.convert.max_seq_length,
                           calibration_texts=self.train_data().texts,
-                          num_calibration=cfg.convert.num_calibration, progress=self.progress)
-        return {"convert_seconds": rep.get("total_seconds")}
+                          num_calibration=cfg.convert.num_calibration, progress=self.progress,
+                          optional=[b for b in targets if b not in cfg.parity.required])
+        for backend, why in rep.get("failed", {}).items():
+            self.log(f"[convert] {backend} left out (optional): {why['reason']}")
+        return {"convert_seconds": rep.get("total_seconds"), "failed": sorted(rep.get("failed", {}))}
 
     def _do_parity(self, out: Path, resume: bool) -> dict:
         from pipeline.parity import run_parity

@@ -17,7 +17,7 @@ import yaml
 
 from pipeline.errors import BertEdgeError
 
-BACKENDS = ("onnx", "tflite_fp32", "tflite_int8", "tflite_int8_full", "ptl_int8")
+from converters.backends import BACKENDS, ids  # noqa: E402  (the one backend table)
 
 
 def _rng(lo=None, hi=None, lo_open=False):
@@ -158,7 +158,7 @@ class ParityConfig:
     max_fp32_abs_diff: float = field(default=1e-3, metadata=_rng(0))
     min_teacher_share: float = field(default=0.95, metadata=_rng(0, 1))  # student acc / teacher acc
     max_examples: int = field(default=0, metadata=_rng(0))  # 0 = the whole dev set
-    required: list = field(default_factory=lambda: ["onnx", "tflite_fp32", "tflite_int8", "ptl_int8"])
+    required: list = field(default_factory=lambda: list(ids(required=True)))
     latency_runs: int = field(default=5, metadata=_rng(0))  # batch-1 single-thread timing; 0 = skip
     batch_size: int = field(default=32, metadata=_rng(1))  # PyTorch teacher/student batches
 
@@ -166,7 +166,9 @@ class ParityConfig:
 @dataclass
 class BundleConfig:
     dir: str = "android_demo/app/src/main/assets"
-    backends: list = field(default_factory=lambda: ["tflite_int8", "tflite_fp32", "ptl_int8"])
+    # The first is the app's default backend.
+    backends: list = field(default_factory=lambda: ["tflite_int8", *(b for b in ids(bundled=True)
+                                                                     if b != "tflite_int8")])
     golden_cases: int = field(default=32, metadata=_rng(1))
     # Host-vs-device tolerances written to manifest.json, per backend kind; a backend id key
     # (e.g. {tflite_int8: {max_abs_logit_diff: 0.1}}) overrides its kind's entry.

@@ -1,14 +1,9 @@
 """The one exception type that the CLI turns into a single `error:` line and a non-zero exit."""
 
 
-class BertEdgeError(Exception):
-    """A user-facing failure: bad input, bad config, a failed gate.
+from converters.errors import BertEdgeError  # defined by the library both packages share
 
-    The message must be one line that says what is wrong and where (file, line, key, stage).
-    Anything else that escapes is a bug and keeps its traceback.
-    """
-
-    exit_code = 2
+__all__ = ["BertEdgeError", "GateFailure"]
 
 
 class GateFailure(BertEdgeError):

@@ -35,10 +35,10 @@ from converters.runtimes import load_runner
 from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
 
-from converters.common import ARTIFACTS  # backend id -> artifact file name, one table
+from converters.backends import ARTIFACTS, ids  # the one backend table
 
-FP32_BACKENDS = ("onnx", "tflite_fp32")
-INT8_BACKENDS = ("tflite_int8", "tflite_int8_full", "ptl_int8")
+FP32_BACKENDS = ids(precision="fp32")
+INT8_BACKENDS = ids(precision="int8")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 PARITY_JSON = "parity.json"
 LOGITS_NPZ = "logits.npz"
@@ -346,6 +346,7 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
     n_params = s_entry["params"]
     example = one_example(s_inputs, _median_length_index(s_inputs))
 
+    conversion_failures = _conversion_failures(artifacts_dir)
     for backend in backends:
         path = artifacts_dir / ARTIFACTS[backend]
         entry = {"name": backend, "kind": "artifact", "backend": backend, "path": str(path),
@@ -353,7 +354,9 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
                  "size_bytes": None, "sha256": None}
         models.append(entry)
         if not path.is_file():
-            entry.update(error=f"{path} is missing (not converted?)", error_kind="missing")
+            why = conversion_failures.get(backend)
+            entry.update(error=f"{path.name}: conversion failed: {why['reason']}" if why
+                         else f"{path} is missing (not converted?)", error_kind="missing")
             continue
         entry.update(size_bytes=path.stat().st_size, sha256=sha256_file(path))
         t0 = time.time()
@@ -416,6 +419,14 @@ def _thresholds(pcfg) -> dict:
     return {"min_agreement": pcfg.min_agreement, "max_int8_accuracy_drop": pcfg.max_int8_accuracy_drop,
             "max_fp32_abs_diff": pcfg.max_fp32_abs_diff, "min_teacher_share": pcfg.min_teacher_share,
             "required": list(pcfg.required)}
+
+
+def _conversion_failures(artifacts_dir: Path) -> dict:
+    """The optional targets convert_all left out, with why (convert.json's `failed`)."""
+    try:
+        return json.loads((Path(artifacts_dir) / "convert.json").read_text(encoding="utf-8")).get("failed") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def _median_length_index(inputs: dict) -> int:

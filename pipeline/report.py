@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from converters.backends import REGISTRY
+
 PLOTS_DIR = "plots"
 COLORS = {"PASS": "#2e7d32", "FAIL": "#c62828", "-": "#616161"}
 
@@ -89,7 +91,7 @@ def plot_diffs(report: dict, logits: dict) -> bytes | None:
         ax.set_xscale("log")
         ax.set_xlim(lo, hi)
         ax.minorticks_off()
-        if m["backend"] in ("onnx", "tflite_fp32"):
+        if REGISTRY[m["backend"]].precision == "fp32":
             ax.axvline(thr, color="black", ls="--", lw=1, label=f"gate {thr:g}")
             ax.legend(fontsize=7)
         med = float(np.median(d)) if d.size else float("nan")

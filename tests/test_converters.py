@@ -386,7 +386,8 @@ def test_exact_gelu_fails_on_erf_then_converts_with_approximation(tmp_path):
     student = make_student(tmp_path / "gelu", act="gelu")
     out = tmp_path / "out"
     (out).mkdir()
-    (out / "model_fp32.tflite").write_bytes(b"stale")  # a previous run's file must not survive
+    (out / "model_fp32.tflite").write_bytes(b"previous")  # a previous run's output
+    (out / "convert.json").write_text("{}")
     with pytest.raises(ConversionError) as ei:
         convert_all(student, out, targets="onnx,tflite_fp32", max_seq_length=L, progress=False)
     msg = _one_line(ei.value)
@@ -394,9 +395,11 @@ def test_exact_gelu_fails_on_erf_then_converts_with_approximation(tmp_path):
     assert "Erf" in msg and "gelu_new" in msg and "_failed_tflite_graph" in msg
     debug = out / "_failed_tflite_graph"
     assert (debug / "graph_bias.onnx").is_file() and (debug / "error.txt").is_file()
-    assert not (out / "model_fp32.tflite").exists()
-    assert (out / "model.onnx").is_file()  # onnx (Erf is fine there) finished and was validated
-    assert not (out / "convert.json").exists()
+    # A failed run leaves the previous outputs as they were and publishes nothing of its own:
+    # onnx (Erf is fine there) finished and was validated, but only in the debug folder.
+    assert (out / "model_fp32.tflite").read_bytes() == b"previous"
+    assert (out / "convert.json").read_text() == "{}"
+    assert not (out / "model.onnx").exists() and (debug / "model.onnx").is_file()
 
     rep = convert_all(student, out, targets=["tflite_fp32"], max_seq_length=L, progress=False,
                       approximate_gelu=True)
@@ -419,6 +422,24 @@ def test_failed_validation_keeps_candidate_in_debug_folder(bert, tmp_path, monke
     assert not (out / "model_int8.ptl").exists()
     assert (out / "_failed_ptl_int8" / "model_int8.ptl").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_optional_target_failure_is_reported_and_the_rest_published(bert, tmp_path, monkeypatch):
+    """An optional target that fails validation is left out with its reason; the others land."""
+    from converters import convert_all, validate
+
+    monkeypatch.setitem(validate.TOLERANCES, "ptl_int8", (0.0, 0.0))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "model_int8.ptl").write_bytes(b"an earlier run's .ptl")
+    rep = convert_all(bert["student"], out, targets="onnx,ptl_int8", max_seq_length=L,
+                      progress=False, optional=["ptl_int8"])
+    assert set(rep["artifacts"]) == {"onnx"} and set(rep["failed"]) == {"ptl_int8"}
+    assert "disagrees with the float student" in rep["failed"]["ptl_int8"]["reason"]
+    assert (out / "model.onnx").is_file() and (out / "_failed_ptl_int8" / "model_int8.ptl").is_file()
+    assert not (out / "model_int8.ptl").exists()  # not this run's: it must not pass for one
+    saved = json.loads((out / "convert.json").read_text())
+    assert saved["failed"]["ptl_int8"]["debug_dir"].endswith("_failed_ptl_int8")
 
 
 def test_bad_inputs(tmp_path):

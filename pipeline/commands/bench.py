@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from converters.hostinfo import cpu_info
+
 HELP = "benchmark every artifact against BERT-base, the teacher and onnxruntime int8"
 DESCRIPTION = (HELP + ". Each measurement runs in a fresh process through the runtime the phone "
                "uses (LiteRT with XNNPACK, the lite interpreter). Writes bench.json, bench.md and bench.png.")
@@ -72,7 +74,7 @@ def run(args) -> int:
             if "onnx" in targets:
                 seq_artifacts[s]["ort_int8"] = str(bench.ort_dynamic_int8(d / "model.onnx", d / bench.ARTIFACT_FILES["ort_int8"]))
     result = bench.run_bench(models, threads, seqs, args.warmup, args.runs, seq_artifacts, not args.no_progress)
-    result.update(threads=threads, seqs=seqs, date=time.strftime("%Y-%m-%d"), machine=bench.cpu_info(),
+    result.update(threads=threads, seqs=seqs, date=time.strftime("%Y-%m-%d"), machine=cpu_info(),
                   sgemm_gflops={str(t): bench.sgemm_peak(t) for t in threads})
     result["goals"] = bench.summarize(result, threads, seqs)
     out = Path(args.out or out_root / "bench")

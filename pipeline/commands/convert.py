@@ -69,6 +69,7 @@ def load_calibration_texts(path: str | None, text_column: str | None = None) -> 
 def run(args) -> int:
     from pipeline.errors import BertEdgeError
 
+    from converters.backends import REGISTRY
     from converters.common import parse_targets
     from converters.student import read_config
 
@@ -80,7 +81,7 @@ def run(args) -> int:
     if args.threads is not None and args.threads < 1:
         raise BertEdgeError("--threads must be >= 1")
     texts = load_calibration_texts(args.calibration_data, args.text_column) \
-        if "tflite_int8_full" in targets else None
+        if any(REGISTRY[b].calibrated for b in targets) else None
     out = Path(args.out) if args.out else model.resolve().parent / "convert"
 
     from converters import convert_all
@@ -96,5 +97,8 @@ def run(args) -> int:
             v = e["validation"]
             print(f"{backend:<17} {out / e['file']}  {e['size_bytes'] / 1e6:.1f} MB  "
                   f"max|dlogit| {v['max_abs_diff']:.2e}  argmax {v['argmax_agreement']:.0%}")
-        print(f"report: {out / 'convert.json'} ({report['total_seconds']:.1f}s)")
+        from converters.hostinfo import cpu_summary
+
+        print(f"report: {out / 'convert.json'} ({report['total_seconds']:.1f}s) on "
+              f"{cpu_summary(report['host']['cpu'])}")
     return 0

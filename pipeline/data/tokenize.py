@@ -2,20 +2,7 @@
 fixed `max_seq_length` for export and on-device parity."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
-
-import numpy as np
-
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-
-
-def encode_fixed(tokenizer, texts: Sequence[str], pairs: Optional[Sequence[str]] = None,
-                 max_length: int = 128) -> dict[str, np.ndarray]:
-    """int32 arrays [n, max_length] padded to the full length, as the exported graphs take them."""
-    enc = tokenizer(list(texts), list(pairs) if pairs else None, padding="max_length",
-                    truncation=True, max_length=max_length, return_token_type_ids=True,
-                    return_attention_mask=True)
-    return {k: np.asarray(enc[k], dtype=np.int32) for k in INPUT_NAMES}
+from converters.common import INPUT_NAMES, encode_fixed  # noqa: F401  (the graphs' input contract)
 
 
 class TokenizedDataset:
