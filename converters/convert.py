@@ -40,6 +40,8 @@ from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, R
                                TFLITE_BACKENDS, ConversionError, StageLog, parse_targets,
                                quiet_tensorflow, set_native_log)
 
+# Registry formats convert_all has a step for (onnx export, TFLite via onnx2tf, lite interpreter).
+FORMATS = ("onnx", "tflite", "ptl")
 DEFAULT_NUM_CALIBRATION = 64
 CALIBRATION_SEED = 20261120
 

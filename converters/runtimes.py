@@ -259,6 +259,24 @@ class HFRunner(Runner):
         return np.concatenate(out, axis=0)
 
 
+CHUNK = 50  # rows per runner call (progress granularity)
+
+
+def logits_in_chunks(runner: Runner, inputs: dict, desc: str = "", progress: bool = True) -> np.ndarray:
+    """runner.logits over many rows with a progress bar."""
+    from tqdm.auto import tqdm
+
+    n = len(inputs["input_ids"])
+    out = []
+    with tqdm(total=n, desc=desc, disable=not progress, leave=False, unit="ex") as bar:
+        for s in range(0, n, CHUNK):
+            sl = slice(s, s + CHUNK)
+            out.append(np.asarray(runner.logits(inputs["input_ids"][sl], inputs["attention_mask"][sl],
+                                                inputs["token_type_ids"][sl]), dtype=np.float32))
+            bar.update(min(CHUNK, n - s))
+    return np.concatenate(out)
+
+
 # Registry format -> runner class; file suffix -> format.
 RUNNERS = {"onnx": OnnxRunner, "tflite": TFLiteRunner, "ptl": PtlRunner}
 SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".ptl": "ptl", ".pt": "ptl"}

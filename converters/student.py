@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from converters.common import SUPPORTED_MODEL_TYPES, ConversionError
+from converters.errors import BertEdgeError
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
@@ -85,16 +86,26 @@ def width_clashes(cfg: dict, max_seq_length: int) -> list[str]:
     return found
 
 
-def read_labels(model_dir: Path, cfg: dict) -> list[str]:
+def model_labels(model_dir: str | Path, cfg: Optional[dict] = None) -> list[str]:
+    """Label names of a classifier dir, index = class id: labels.txt, else config.id2label."""
+    model_dir = Path(model_dir)
     f = model_dir / "labels.txt"
     if f.is_file():
-        labels = [ln.strip() for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        try:
+            labels = [ln.strip() for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except UnicodeDecodeError:
+            raise BertEdgeError(f"{f}: not valid UTF-8") from None
         if labels:
             return labels
+    if cfg is None:
+        try:
+            cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise BertEdgeError(f"{model_dir}: no labels.txt and no readable config.json ({e})") from None
     id2label = cfg.get("id2label") or {}
-    if id2label:
-        return [str(id2label.get(str(i), id2label.get(i, f"label_{i}"))) for i in range(len(id2label))]
-    return [f"label_{i}" for i in range(int(cfg.get("num_labels", 2)))]
+    if not id2label:
+        raise BertEdgeError(f"{model_dir}: no labels.txt and no id2label: not a classifier")
+    return [str(id2label.get(str(i), id2label.get(i, f"label_{i}"))) for i in range(len(id2label))]
 
 
 def load_student(model_dir: str | Path, max_seq_length: Optional[int] = None) -> Student:
@@ -125,7 +136,7 @@ def load_student(model_dir: str | Path, max_seq_length: Optional[int] = None) ->
     except Exception as e:
         raise ConversionError("load", f"{model_dir}: cannot load the tokenizer "
                                       f"({type(e).__name__}: {e})") from e
-    labels = read_labels(model_dir, cfg)
+    labels = model_labels(model_dir, cfg)
     n_out = model.config.num_labels
     if len(labels) != n_out:
         raise ConversionError("load", f"{model_dir}: labels.txt has {len(labels)} labels but the "

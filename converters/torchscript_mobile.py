@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-from converters.common import ConversionError
+from converters.common import ConversionError, native_stderr
 
 # The app pins org.pytorch:pytorch_android_lite:2.1.0 (the last release). Its loader accepts
 # bytecode versions kMinSupportedBytecodeVersion..kMaxSupportedBytecodeVersion = 4..9
@@ -120,7 +120,10 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_
     from converters.onnx_export import example_inputs, make_wrapper
 
     path = Path(path)
-    with quantized_engine() as engine:
+    # torch.ao's dynamic Linear always asks for reduce_range (7-bit activations, made for
+    # fbgemm's AVX2 saturation); QNNPACK, on the host and on the phone alike, ignores it and
+    # warns once on fd 2: same numbers either way, so the warning goes to the conversion log.
+    with quantized_engine() as engine, native_stderr():
         try:
             qmodel = quantize_student(model)
         except Exception as e:

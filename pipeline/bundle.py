@@ -169,7 +169,7 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
     """Write the app bundle to `out_dir` (default `cfg.bundle.dir`) atomically; return the
     manifest. `texts`/`pairs` override the golden source (default: `cfg.data.dev`)."""
     from pipeline.data.tokenize import encode_fixed
-    from pipeline.evaluate import model_labels
+    from converters.student import model_labels
     from pipeline.fsutil import atomic_dir
     from pipeline.teacher import load_tokenizer
 

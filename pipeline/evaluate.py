@@ -11,17 +11,8 @@ from pipeline.data import LabeledData, read_labels
 from pipeline.errors import BertEdgeError
 from pipeline.metrics import classification_report
 
-
-def model_labels(model_dir: str | Path) -> list[str]:
-    """Label names of a classifier dir: labels.txt, else config.id2label."""
-    model_dir = Path(model_dir)
-    if (model_dir / "labels.txt").is_file():
-        return read_labels(model_dir / "labels.txt")
-    cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    id2label = cfg.get("id2label") or {}
-    if not id2label:
-        raise BertEdgeError(f"{model_dir}: no labels.txt and no id2label: not a classifier")
-    return [id2label[k] for k in sorted(id2label, key=int)]
+from converters.runtimes import logits_in_chunks
+from converters.student import model_labels  # noqa: F401  (re-exported for the commands)
 
 
 def evaluate_hf_dir(model_dir: str | Path, data: LabeledData, max_length: int = 128,
@@ -134,9 +125,8 @@ def _load_any_tokenizer(d: Path):
 def artifact_logits(path: str | Path, tokenizer, texts, pairs=None, max_length: int | None = None,
                     progress: bool = True, desc: str = "evaluate") -> np.ndarray:
     """Logits of an artifact through its real runtime, on inputs padded to its fixed length."""
-    from pipeline.data.tokenize import encode_fixed
     from converters.runtimes import load_runner
-    from pipeline.parity import runner_logits
+    from pipeline.data.tokenize import encode_fixed
 
     runner = load_runner(path)
     length = runner.max_seq_length or max_length or 128
@@ -144,7 +134,7 @@ def artifact_logits(path: str | Path, tokenizer, texts, pairs=None, max_length: 
         raise BertEdgeError(f"{path}: takes exactly {runner.max_seq_length} tokens; "
                             f"--max-seq-length {max_length} does not match")
     inputs = encode_fixed(tokenizer, texts, pairs, length)
-    return runner_logits(runner, inputs, desc=desc, progress=progress)
+    return logits_in_chunks(runner, inputs, desc=desc, progress=progress)
 
 
 def evaluate_artifact(path: str | Path, data: LabeledData, tokenizer, max_length: int | None = None,

@@ -30,7 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from converters.runtimes import load_runner
+from converters.runtimes import load_runner, logits_in_chunks
 
 from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
@@ -42,7 +42,6 @@ INT8_BACKENDS = ids(precision="int8")
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 PARITY_JSON = "parity.json"
 LOGITS_NPZ = "logits.npz"
-CHUNK = 50  # rows per runner call (progress granularity)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -148,20 +147,6 @@ def hf_fixed_logits(model, inputs: dict, batch_size: int = 32, desc: str = "",
                      for k, v in inputs.items()}
             out[idx] = model(**batch).logits.float().numpy()
     return out
-
-
-def runner_logits(runner, inputs: dict, desc: str = "", progress: bool = True) -> np.ndarray:
-    from tqdm.auto import tqdm
-
-    n = len(inputs["input_ids"])
-    out = []
-    with tqdm(total=n, desc=desc, disable=not progress, leave=False, unit="ex") as bar:
-        for s in range(0, n, CHUNK):
-            sl = slice(s, s + CHUNK)
-            out.append(np.asarray(runner.logits(inputs["input_ids"][sl], inputs["attention_mask"][sl],
-                                                inputs["token_type_ids"][sl]), dtype=np.float32))
-            bar.update(min(CHUNK, n - s))
-    return np.concatenate(out)
 
 
 def _first_line(e: BaseException) -> str:
@@ -291,7 +276,7 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
     import time
 
     from pipeline.data.tokenize import encode_fixed
-    from pipeline.evaluate import model_labels
+    from converters.student import model_labels
     from pipeline.teacher import check_model_dir, load_classifier
     from pipeline.timing import one_example, runner_latency, measure, torch_threads
 
@@ -362,7 +347,7 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
         t0 = time.time()
         try:
             runner = load_runner(path)
-            lg = runner_logits(runner, s_inputs, desc=f"parity {backend}", progress=progress)
+            lg = logits_in_chunks(runner, s_inputs, desc=f"parity {backend}", progress=progress)
             entry["seconds"] = round(time.time() - t0, 2)
         except BertEdgeError as e:
             msg = _first_line(e)

@@ -69,8 +69,8 @@ def test_gate_rules_required_vs_optional():
     assert [by[n]["status"] for n in ("onnx", "ptl_int8", "tflite_int8_full", "tflite_fp32")] == ["FAIL"] * 4
     g = gate_summary(breaches)
     assert not g["passed"]
-    assert g["required_failed"] == ["onnx", "ptl_int8", "tflite_fp32"]
-    assert g["optional_failed"] == ["tflite_int8_full"]
+    assert g["required_failed"] == ["onnx", "tflite_fp32"]
+    assert g["optional_failed"] == ["ptl_int8", "tflite_int8_full"]  # legacy .ptl: optional
     msgs = [b["message"] for b in g["breaches"]]
     assert "onnx: max |logit diff| to float student = 0.005, must be <= 0.001" in msgs
     assert any(m.startswith("ptl_int8: accuracy drop vs float student (points) = 3") for m in msgs)
@@ -175,11 +175,13 @@ def test_breach_unloadable_artifact_is_named(cli, run, tmp_path):
 
 def test_missing_required_artifact_is_a_breach(cli, run, tmp_path):
     root = copy_run(run, tmp_path / "r")
-    (root / "convert" / "model_int8.ptl").unlink()
+    (root / "convert" / "model_int8.tflite").unlink()
+    (root / "convert" / "model_int8.ptl").unlink()  # optional (legacy): reported, not a breach
     code, out, err = cli("parity", "--config", run["config"], "--output-dir", root, "--no-progress",
-                         "--set", "parity.latency_runs=0", "--backends", "ptl_int8")
+                         "--set", "parity.latency_runs=0", "--backends", "tflite_int8,ptl_int8")
     assert code == 3
-    assert re.search(r"ptl_int8: missing: .*model_int8.ptl is missing", one_error_line(err))
+    assert re.search(r"tflite_int8: missing: .*model_int8.tflite is missing", one_error_line(err))
+    assert "ptl_int8" not in one_error_line(err)
 
 
 def test_optional_artifact_failure_is_reported_and_not_bundled(cli, run, tmp_path):

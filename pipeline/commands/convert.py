@@ -11,29 +11,36 @@ DESCRIPTION = (
     "checked against the float student (logits on real sentences with different padding, a "
     "[CLS]-only and a max-length input, and an attention-mask probe) before it gets its final "
     "name, plus a convert.json report. On failure: one error line naming the stage and op; the "
-    "intermediate files are kept in <out>/_failed_<stage>/."
+    "intermediate files are kept in <out>/_failed_<stage>/, and the previous outputs in --out "
+    "stay as they were. Settings not given as flags come from --config (the `convert:` section, "
+    "data.train for calibration, output_dir/student and output_dir/convert), else from the same "
+    "defaults `bert-edge run` uses."
 )
-
-DEFAULT_NUM_CALIBRATION = 64
 
 
 def add_arguments(p) -> None:
-    from converters.common import BACKENDS, DEFAULT_MAX_SEQ_LENGTH
+    from converters.common import BACKENDS
 
-    p.add_argument("--model", required=True, metavar="DIR",
-                   help="the student: a Hugging Face model directory (config.json, weights, tokenizer)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: <model>/../convert)")
-    p.add_argument("--targets", default="all", metavar="LIST",
-                   help=f"comma list of backend ids or 'all' ({', '.join(BACKENDS)})")
-    p.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_SEQ_LENGTH, metavar="L",
-                   help="fixed input length of the exported graphs")
+    from pipeline.commands.common import add_config_arguments
+
+    p.add_argument("--model", metavar="DIR",
+                   help="the student: a Hugging Face model directory (config.json, weights, "
+                        "tokenizer); default with --config: <output_dir>/student")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: <output_dir>/convert "
+                                                "with --config, else <model>/../convert)")
+    p.add_argument("--targets", metavar="LIST",
+                   help=f"comma list of backend ids or 'all' ({', '.join(BACKENDS)}); default: "
+                        "convert.targets")
+    p.add_argument("--max-seq-length", type=int, metavar="L",
+                   help="fixed input length of the exported graphs (default: convert.max_seq_length)")
     p.add_argument("--calibration-data", metavar="FILE",
                    help="texts for full-int8 calibration: a .txt file (one passage per line) or a "
                         "TSV/CSV/JSONL file with a text column (e.g. the task's training file); "
                         "default: built-in sentences")
     p.add_argument("--text-column", help="text column of --calibration-data (default: auto-detect)")
-    p.add_argument("--num-calibration", type=int, default=DEFAULT_NUM_CALIBRATION, metavar="N",
-                   help="calibration texts sampled (fixed seed) from --calibration-data")
+    p.add_argument("--num-calibration", type=int, metavar="N",
+                   help="calibration texts sampled (fixed seed) from --calibration-data "
+                        "(default: convert.num_calibration)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="threads for TensorFlow, LiteRT and onnxruntime (default 1: fastest on "
                         "a shared machine; PyTorch always uses 1 here)")
@@ -41,7 +48,7 @@ def add_arguments(p) -> None:
                    help="TFLite only: replace exact (erf) GELU by tanh GELU instead of failing "
                         "(the validation measures the difference)")
     p.add_argument("--json", action="store_true", help="print the convert.json report")
-    p.add_argument("--no-progress", action="store_true", help="no per-stage progress lines")
+    add_config_arguments(p)
 
 
 def load_calibration_texts(path: str | None, text_column: str | None = None) -> list[str] | None:
@@ -73,21 +80,41 @@ def run(args) -> int:
     from converters.common import parse_targets
     from converters.student import read_config
 
-    model = Path(args.model)
+    from pipeline.commands.common import config_from_args
+
+    # Flags win over --config, which wins over the defaults `run` uses.
+    if args.targets is not None:
+        args.targets = parse_targets(args.targets)  # 'all' / comma list -> ids, one-line errors
+    cfg = config_from_args(args, {"targets": "convert.targets",
+                                  "max_seq_length": "convert.max_seq_length",
+                                  "num_calibration": "convert.num_calibration"})
+    if args.model:
+        model = Path(args.model)
+    elif args.config:
+        model = Path(cfg.output_dir) / "student"
+    else:
+        raise BertEdgeError("--model is required (or --config, whose output_dir/student is used)")
     read_config(model)  # missing dir / not a model dir / unsupported arch: one-line error, fast
-    targets = parse_targets(args.targets)
-    if args.num_calibration is not None and args.num_calibration < 1:
-        raise BertEdgeError("--num-calibration must be >= 1")
+    targets = parse_targets(cfg.convert.targets)
     if args.threads is not None and args.threads < 1:
         raise BertEdgeError("--threads must be >= 1")
-    texts = load_calibration_texts(args.calibration_data, args.text_column) \
-        if any(REGISTRY[b].calibrated for b in targets) else None
-    out = Path(args.out) if args.out else model.resolve().parent / "convert"
+    calibrate = any(REGISTRY[b].calibrated for b in targets)
+    texts = None
+    if calibrate and args.calibration_data:
+        texts = load_calibration_texts(args.calibration_data, args.text_column)
+    elif calibrate and args.config:
+        from pipeline.data import resolve_labeled
+
+        texts = resolve_labeled(cfg.data.train, "train", cfg.data).texts
+    if args.out:
+        out = Path(args.out)
+    else:
+        out = Path(cfg.output_dir) / "convert" if args.config else model.resolve().parent / "convert"
 
     from converters import convert_all
 
-    report = convert_all(model, out, targets=targets, max_seq_length=args.max_seq_length,
-                         calibration_texts=texts, num_calibration=args.num_calibration,
+    report = convert_all(model, out, targets=targets, max_seq_length=cfg.convert.max_seq_length,
+                         calibration_texts=texts, num_calibration=cfg.convert.num_calibration,
                          progress=not args.no_progress, threads=args.threads,
                          approximate_gelu=args.approximate_gelu)
     if args.json:

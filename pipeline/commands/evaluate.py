@@ -14,17 +14,20 @@ DESCRIPTION = (HELP + ". Artifacts run through their real runtimes (onnxruntime,
 def add_arguments(p) -> None:
     p.add_argument("--model", required=True,
                    help="a fine-tuned Hugging Face classifier directory, or a .onnx/.tflite/.ptl artifact")
-    p.add_argument("--data", required=True, help="labeled TSV/CSV/JSONL file ('default' = embedded dev set)")
+    p.add_argument("--data", help="labeled TSV/CSV/JSONL file ('default' = embedded dev set); "
+                                  "default with --config: data.dev")
     p.add_argument("--tokenizer", metavar="DIR",
                    help="for artifacts: directory with the tokenizer and labels.txt (the student dir)")
     p.add_argument("--format", default="auto", help="auto | tsv | csv | jsonl")
     p.add_argument("--text-column", help="text column (default: auto-detect)")
     p.add_argument("--text-pair-column", help="second text column for pair tasks")
-    p.add_argument("--label-column", default="label", help="label column")
+    p.add_argument("--label-column", help="label column (default: data.label_column, 'label')")
     p.add_argument("--max-seq-length", type=int, default=None,
                    help="truncate longer texts (default: 128; an artifact's own fixed length)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from pipeline.commands.common import add_config_arguments
+
+    add_config_arguments(p)
 
 
 def run(args) -> int:
@@ -35,8 +38,16 @@ def run(args) -> int:
                                    evaluate_hf_dir, format_report, model_labels)
     from pipeline.teacher import check_model_dir
 
+    from pipeline.commands.common import config_from_args
+
+    cfg = config_from_args(args, {"data": "data.dev"})  # flags win over --config
+    if args.data is None and not args.config:
+        raise BertEdgeError("--data is required (or --config, whose data.dev is used)")
     model = Path(args.model)
-    path = default_path("dev.tsv") if args.data == "default" else args.data
+    spec = cfg.data.dev
+    path = default_path("dev.tsv") if spec == "default" else spec
+    if str(spec).startswith("hf:"):
+        raise BertEdgeError(f"--data {spec}: evaluate reads files; export the split to TSV first")
     is_artifact = model.suffix.lower() in ARTIFACT_SUFFIXES
     if is_artifact:
         if not model.is_file():
@@ -48,8 +59,9 @@ def run(args) -> int:
                                 "a model directory has its own")
         check_model_dir(model)
         labels = model_labels(model)
-    data = load_labeled(path, args.format, args.text_column, args.text_pair_column,
-                        args.label_column, labels)
+    data = load_labeled(path, args.format, args.text_column or cfg.data.text_column,
+                        args.text_pair_column or cfg.data.text_pair_column,
+                        args.label_column or cfg.data.label_column, labels)
     if is_artifact:
         rep = evaluate_artifact(model, data, tok, args.max_seq_length, progress=not args.no_progress)
         rep.update(tokenizer=str(where))
