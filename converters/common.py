@@ -25,21 +25,21 @@ from converters.backends import ARTIFACTS, BACKENDS, ids  # noqa: E402  (the one
 TFLITE_BACKENDS = ids(format="tflite")
 
 # Model types the converters know how to wrap (3 int inputs, eager attention that takes a
-# prepared additive 4D mask). The distill stage builds only these.
+# prepared additive 4D mask). The distill step builds only these.
 SUPPORTED_MODEL_TYPES = ("bert", "mobilebert")
 
 
 class ConversionError(BertEdgeError):
-    """A conversion stage failed. `str()` is the one-line user message."""
+    """A conversion step failed. `str()` is the one-line user message."""
 
-    def __init__(self, stage: str, reason: str, op: Optional[str] = None,
+    def __init__(self, step: str, reason: str, op: Optional[str] = None,
                  debug_dir: Optional[str | os.PathLike] = None):
-        self.stage, self.reason, self.op = stage, _one_line(reason), op
+        self.step, self.reason, self.op = step, _one_line(reason), op
         self.debug_dir = str(debug_dir) if debug_dir else None
         super().__init__(self._message())
 
     def _message(self) -> str:
-        msg = f"convert stage '{self.stage}' failed"
+        msg = f"convert step '{self.step}' failed"
         if self.op:
             msg += f" on op {self.op}"
         msg += f": {self.reason}"
@@ -129,7 +129,7 @@ def quiet_tensorflow() -> None:
 
 @dataclass
 class StageLog:
-    """Per-stage wall times for the conversion report."""
+    """Per-step wall times for the conversion report."""
 
     seconds: dict = field(default_factory=dict)
     cpu_seconds: dict = field(default_factory=dict)  # process CPU time (all threads)

@@ -1,6 +1,6 @@
 """`convert_all`: a distilled student directory -> every on-device artifact + convert.json.
 
-Stages (each timed; each artifact validated before it gets its final name):
+Steps (each timed; each artifact validated before it gets its final name):
   load             read + check the model dir, tokenizer, validation inputs, float reference
   onnx             export (int32 inputs, explicit mask), onnxsim, validate -> model.onnx
   tflite_graph     onnx2tf builds the TF graph once (no files, no checks we do not need)
@@ -9,17 +9,14 @@ Stages (each timed; each artifact validated before it gets its final name):
   tflite_int8_full full int8, calibrated on task texts             -> model_int8_full.tflite
   ptl_int8         dynamic int8 Linear + int8 embeddings, traced   -> model_int8.ptl
 
-Intermediate files live in `<out>/.convert-work-<pid>/`; on success it is removed, on failure it
-is renamed to `<out>/_failed_<stage>/` (with error.txt and the native TF/LiteRT log) and a
-one-line ConversionError names the stage and, when known, the offending op. Artifacts are
-written and validated in the work dir and renamed to their final names only after they pass;
-a new run first deletes the requested targets' old artifacts, convert.json and _failed_* dirs.
-
-Cost (4L-312D BERT, 64 calibration texts, `scripts/benchmark_convert.py`): about 32 CPU-seconds
-in one thread, which is the wall time on an idle 2-core machine; under other engineers' load the
-wall time is CPU time / the share of the machine this process gets (72-99 s seen at load 4-6).
-Threads: PyTorch runs with 1 thread (OpenMP spin-waiting on a busy 2-core box made the
-quantized lite-interpreter 50x slower with 2); `threads` sets TF/LiteRT/onnxruntime threads.
+Intermediate files live in `<out>/.convert-work-<pid>/`. Artifacts are written and validated
+there and get their final names together, only when every required target passed: a failed or
+interrupted run leaves the previous outputs as they were. On failure the work dir becomes
+`<out>/_failed_<step>/` (error.txt, the native TF/LiteRT log) and a one-line ConversionError names
+the step and, when known, the offending op. A target listed as optional that fails is left out
+and reported (`failed` in convert.json) instead. Cost: `scripts/benchmark_convert.py`, figures in
+docs/. Threads: PyTorch runs with 1 thread (OpenMP spin-waiting on a shared 2-core machine made
+the quantized lite interpreter far slower with 2); `threads` sets TF/LiteRT/onnxruntime threads.
 """
 from __future__ import annotations
 
@@ -69,14 +66,14 @@ def sample_calibration_texts(texts: Optional[Sequence[str]], n: int) -> tuple[li
 
 
 class _Run:
-    """Bookkeeping of one convert_all call: work dir, stage timing, failure handling."""
+    """Bookkeeping of one convert_all call: work dir, step timing, failure handling."""
 
     def __init__(self, out_dir: Path, progress: bool):
         self.out = out_dir
         self.work = out_dir / f".convert-work-{os.getpid()}"
         self.progress = progress
         self.log = StageLog()
-        self.stage = "setup"
+        self.step = "setup"
         self.threads = None
         self.optional: set = set()
         self.failed: dict = {}  # optional target -> why it was left out
@@ -109,7 +106,7 @@ class _Run:
             dest.mkdir(exist_ok=True)
             for f in self.work.glob(f"{ARTIFACTS[backend]}*"):
                 os.replace(f, dest / f.name)
-            (dest / "error.txt").write_text(f"stage: {backend}\n{traceback.format_exc()}",
+            (dest / "error.txt").write_text(f"step: {backend}\n{traceback.format_exc()}",
                                             encoding="utf-8")
             self.failed[backend] = {"reason": e.reason, "op": e.op, "debug_dir": str(dest)}
             self.say(f"{backend}: FAILED, left out (optional target): {e.reason}")
@@ -118,18 +115,18 @@ class _Run:
         if self.progress:
             print(f"[convert {self.log.total():6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    def begin(self, stage: str) -> float:
-        self.stage = stage
+    def begin(self, step: str) -> float:
+        self.step = step
         self._cpu0 = time.process_time()
         return time.perf_counter()
 
-    def end(self, stage: str, t0: float) -> float:
+    def end(self, step: str, t0: float) -> float:
         dt = time.perf_counter() - t0
-        self.log.add(stage, dt, time.process_time() - self._cpu0)
+        self.log.add(step, dt, time.process_time() - self._cpu0)
         return dt
 
     def fail(self, exc: BaseException) -> BaseException:
-        dest = self.out / f"_failed_{self.stage}"
+        dest = self.out / f"_failed_{self.step}"
         try:
             if dest.exists():
                 shutil.rmtree(dest)
@@ -138,12 +135,12 @@ class _Run:
             else:
                 dest.mkdir(parents=True)
             (dest / "error.txt").write_text(
-                f"stage: {self.stage}\n{''.join(traceback.format_exception(exc))}", encoding="utf-8")
-            (dest / "stage_seconds.json").write_text(json.dumps(self.log.seconds, indent=2))
+                f"step: {self.step}\n{''.join(traceback.format_exception(exc))}", encoding="utf-8")
+            (dest / "step_seconds.json").write_text(json.dumps(self.log.seconds, indent=2))
         except OSError:
             dest = self.work
         if isinstance(exc, ConversionError):
-            exc.stage = self.stage  # the message names the stage its debug folder is named after
+            exc.step = self.step  # the message names the step its debug folder is named after
             return exc.with_debug_dir(dest)
         return exc
 
@@ -158,7 +155,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
     """Convert `model_dir` to the requested targets (backend ids, default all) in `out_dir`.
 
     Returns the report (also written to `<out_dir>/convert.json`). Raises ConversionError (a
-    BertEdgeError) naming the stage (and op) on failure. A target listed in `optional` that
+    BertEdgeError) naming the step (and op) on failure. A target listed in `optional` that
     fails its conversion or validation does not stop the others: its reason goes to the
     report's `failed` section, its files to `<out_dir>/_failed_<target>/`, and no artifact gets
     its final name (the chain's parity gate then reports it and the bundle leaves it out).
@@ -270,8 +267,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             if n:
                 raw = work / "graph_bias_tanh_gelu_raw.onnx"
                 tf_onnx = work / "graph_bias_tanh_gelu.onnx"
-                onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", stage="tflite_graph")
-                onnx_export.simplify_onnx(raw, tf_onnx, stage="tflite_graph")
+                onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", step="tflite_graph")
+                onnx_export.simplify_onnx(raw, tf_onnx, step="tflite_graph")
                 # Each conversion is checked against the model it converts (the tanh-GELU
                 # student); what the approximation itself costs is reported separately.
                 vset_tf = dataclasses.replace(vset)
@@ -472,8 +469,8 @@ def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
         "failed": run.failed,
         "approximate_gelu": approximate_gelu,
         "validation_cases": vset.kinds,
-        "stage_seconds": run.log.seconds,
-        "stage_cpu_seconds": run.log.cpu_seconds,
+        "step_seconds": run.log.seconds,
+        "step_cpu_seconds": run.log.cpu_seconds,
         "total_seconds": run.log.total(),
         "load_average": _loadavg(),
         "host": {"python": platform.python_version(), "cpus": os.cpu_count(), "cpu": cpu_info(),

@@ -83,7 +83,7 @@ def example_inputs(max_seq_length: int, mask_input: str = "int"):
 
 
 def export_onnx(model, path: str | Path, max_seq_length: int, mask_input: str = "int",
-                opset: int = OPSET, stage: str = "onnx") -> None:
+                opset: int = OPSET, step: str = "onnx") -> None:
     """torch.onnx.export (TorchScript exporter) of the wrapped model to `path` (not simplified)."""
     import torch
 
@@ -97,11 +97,11 @@ def export_onnx(model, path: str | Path, max_seq_length: int, mask_input: str = 
                               do_constant_folding=True, dynamo=False)
     except Exception as e:
         op = _op_from_text(str(e))
-        raise ConversionError(stage, f"torch.onnx.export failed: {type(e).__name__}: {e}",
+        raise ConversionError(step, f"torch.onnx.export failed: {type(e).__name__}: {e}",
                               op=op) from e
 
 
-def simplify_onnx(src: str | Path, dst: str | Path, stage: str = "onnx") -> dict:
+def simplify_onnx(src: str | Path, dst: str | Path, step: str = "onnx") -> dict:
     """onnxsim in-process, one pass; returns node counts before/after."""
     import onnx
     import onnxsim
@@ -113,9 +113,9 @@ def simplify_onnx(src: str | Path, dst: str | Path, stage: str = "onnx") -> dict
         # BERT/MobileBERT exports); onnx2tf's own three subprocess passes are skipped.
         simplified, ok = onnxsim.simplify(model)
     except Exception as e:
-        raise ConversionError(stage, f"onnxsim failed: {type(e).__name__}: {e}") from e
+        raise ConversionError(step, f"onnxsim failed: {type(e).__name__}: {e}") from e
     if not ok:
-        raise ConversionError(stage, "onnxsim could not verify the simplified graph")
+        raise ConversionError(step, "onnxsim could not verify the simplified graph")
     onnx.save(simplified, str(dst))
     return {"nodes_before": before, "nodes_after": len(simplified.graph.node)}
 
@@ -127,11 +127,11 @@ def onnx_op_counts(path: str | Path) -> dict:
     return dict(sorted(collections.Counter(n.op_type for n in model.graph.node).items()))
 
 
-def check_tflite_lowerable(op_counts: dict, stage: str) -> None:
+def check_tflite_lowerable(op_counts: dict, step: str) -> None:
     """Fail before onnx2tf on ops that would only become Flex ops."""
     for op, why in FLEX_ONLY_ONNX_OPS.items():
         if op in op_counts:
-            raise ConversionError(stage, f"ONNX op {op} (x{op_counts[op]}) has no TFLite builtin "
+            raise ConversionError(step, f"ONNX op {op} (x{op_counts[op]}) has no TFLite builtin "
                                          f"equivalent (it would become Flex{op}); cause: {why}",
                                   op=op)
 

@@ -1,7 +1,7 @@
 """Load a distilled student (a Hugging Face `save_pretrained` directory) for conversion.
 
 One place decides what the converters accept, so every target fails the same way on a model it
-cannot handle: a `ConversionError` for stage 'load' that names the model type or the problem.
+cannot handle: a `ConversionError` for step 'load' that names the model type or the problem.
 """
 from __future__ import annotations
 

@@ -88,18 +88,18 @@ def _skip_onnx2tf_reference_run(skip: bool):
         mod.dummy_onnx_inference = original
 
 
-def build_keras_model(onnx_path: str | Path, work_dir: str | Path, stage: str = "tflite_graph",
+def build_keras_model(onnx_path: str | Path, work_dir: str | Path, step: str = "tflite_graph",
                       reference_run: bool = False):
     """onnx2tf: ONNX graph -> tf_keras functional model (nothing written but scratch files).
 
     reference_run=False skips onnx2tf's per-op accuracy correction (see
-    _skip_onnx2tf_reference_run); check the result with `graph_max_diff`."""
+    _skip_onnx2tf_reference_run); check the result with `graph_logits` against the float student."""
     quiet_tensorflow()
     _tf()
     try:
         import onnx2tf
     except ImportError as e:
-        raise ConversionError(stage, f"onnx2tf is not installed ({e})") from e
+        raise ConversionError(step, f"onnx2tf is not installed ({e})") from e
     Path(work_dir).mkdir(parents=True, exist_ok=True)
     out = io.StringIO()
     try:
@@ -114,11 +114,11 @@ def build_keras_model(onnx_path: str | Path, work_dir: str | Path, stage: str = 
                 non_verbose=True,
             )
     except SystemExit as e:  # onnx2tf calls sys.exit(1) on some errors
-        raise ConversionError(stage, f"onnx2tf exited ({e.code}): {_last_line(out.getvalue())}",
+        raise ConversionError(step, f"onnx2tf exited ({e.code}): {_last_line(out.getvalue())}",
                               op=_onnx2tf_op(out.getvalue())) from None
     except Exception as e:
         op = getattr(e, "onnx_op_name", None) or _onnx2tf_op(out.getvalue() + str(e))
-        raise ConversionError(stage, f"onnx2tf failed: {type(e).__name__}: {e}", op=op) from e
+        raise ConversionError(step, f"onnx2tf failed: {type(e).__name__}: {e}", op=op) from e
     finally:
         log = Path(work_dir) / "onnx2tf.log"
         with open(log, "a", encoding="utf-8") as f:
@@ -221,7 +221,7 @@ def make_serving_function(keras_model, max_seq_length: int, mask_value: float):
     return serving.get_concrete_function()
 
 
-def convert_variant(graph: ServingGraph, variant: str, stage: str,
+def convert_variant(graph: ServingGraph, variant: str, step: str,
                     representative: Optional[Callable[[], Iterable[dict]]] = None,
                     per_channel: bool = True, calibration: str = "minmax",
                     num_threads: int = 1, valid_tokens_only: bool = False) -> bytes:
@@ -236,14 +236,14 @@ def convert_variant(graph: ServingGraph, variant: str, stage: str,
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
     elif variant == "int8_full":
         if representative is None:
-            raise ConversionError(stage, "full int8 needs a representative dataset")
+            raise ConversionError(step, "full int8 needs a representative dataset")
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         # The converted graph has no SignatureDef yet (we add it afterwards), so the calibrator
         # takes positional lists: order them by the function's own input names, which is the
         # order of the TFLite input tensors (checked below, by name).
         order = graph.input_order
         if sorted(order) != sorted(INPUT_NAMES):
-            raise ConversionError(stage, f"serving function inputs are {order}")
+            raise ConversionError(step, f"serving function inputs are {order}")
 
         def positional():
             for sample in representative():
@@ -271,11 +271,11 @@ def convert_variant(graph: ServingGraph, variant: str, stage: str,
         reason = (f"TFLite converter needs non-builtin ops {', '.join(ops)} (only TFLite builtin "
                   f"ops are allowed; no Flex delegate on the phone)") if ops else \
             f"TFLite converter failed: {type(e).__name__}: {_last_line(str(e))}"
-        raise ConversionError(stage, reason, op=ops[0] if ops else None) from e
+        raise ConversionError(step, reason, op=ops[0] if ops else None) from e
     if variant == "int8_full":
         got = _input_names(data)
         if got != order:
-            raise ConversionError(stage, f"TFLite input order {got} differs from the calibration "
+            raise ConversionError(step, f"TFLite input order {got} differs from the calibration "
                                          f"order {order}")
     return rename_io_tensors(data)
 

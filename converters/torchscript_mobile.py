@@ -109,7 +109,7 @@ def trim_padding_module(traced, context: int = 0):
     return torch.jit.script(TrimPadding(traced, int(context)))
 
 
-def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_int8",
+def convert_ptl(model, path: str | Path, max_seq_length: int, step: str = "ptl_int8",
                 model_type: Optional[str] = None) -> dict:
     """Quantize, trace and save `path` (lite interpreter format); returns report facts."""
     import torch
@@ -127,7 +127,7 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_
         try:
             qmodel = quantize_student(model)
         except Exception as e:
-            raise ConversionError(stage, f"quantize_dynamic failed: {type(e).__name__}: {e}") from e
+            raise ConversionError(step, f"quantize_dynamic failed: {type(e).__name__}: {e}") from e
         wrapper = make_wrapper(qmodel, mask_input="int")
         args = example_inputs(max_seq_length, "int")
         try:
@@ -139,7 +139,7 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_
         except Exception as e:
             from converters.onnx_export import _op_from_text
 
-            raise ConversionError(stage, f"trace/save failed: {type(e).__name__}: {e}",
+            raise ConversionError(step, f"trace/save failed: {type(e).__name__}: {e}",
                                   op=_op_from_text(str(e))) from e
 
     produced = int(_get_model_bytecode_version(str(path)))
@@ -147,12 +147,12 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_
     if produced > TARGET_BYTECODE:
         older = path.with_name(path.name + ".v%d" % TARGET_BYTECODE)
         if not _backport_for_mobile(str(path), str(older), TARGET_BYTECODE):
-            raise ConversionError(stage, f"bytecode v{produced} could not be backported to "
+            raise ConversionError(step, f"bytecode v{produced} could not be backported to "
                                          f"v{TARGET_BYTECODE} for {ANDROID_RUNTIME}")
         shutil.move(str(older), str(path))
         version = int(_get_model_bytecode_version(str(path)))
     if not ANDROID_MIN_BYTECODE <= version <= ANDROID_MAX_BYTECODE:
-        raise ConversionError(stage, f"bytecode v{version} is outside what {ANDROID_RUNTIME} "
+        raise ConversionError(step, f"bytecode v{version} is outside what {ANDROID_RUNTIME} "
                                      f"loads (v{ANDROID_MIN_BYTECODE}..v{ANDROID_MAX_BYTECODE})")
 
     with quantized_engine():
@@ -160,7 +160,7 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, stage: str = "ptl_
     ops = sorted(_export_operator_list(mobile))
     for op in ops:
         if op in FORBIDDEN_OPS:
-            raise ConversionError(stage, f"{op} in the mobile graph: {FORBIDDEN_OPS[op]}", op=op)
+            raise ConversionError(step, f"{op} in the mobile graph: {FORBIDDEN_OPS[op]}", op=op)
     try:
         info = _get_model_ops_and_info(str(path))
         op_args = {k: getattr(v, "num_schema_args", None) for k, v in sorted(info.items())}

@@ -129,7 +129,7 @@ def _bound(tol, scale: float) -> Optional[float]:
     return None if tol is None else float(tol[0] + tol[1] * scale)
 
 
-def check_tflite_format(path: str | Path, max_seq_length: int, stage: str) -> dict:
+def check_tflite_format(path: str | Path, max_seq_length: int, step: str) -> dict:
     """Builtin ops only, clean names, int32 [1, L] inputs, float32 logits output."""
     from converters.tflite import tflite_op_counts
 
@@ -138,7 +138,7 @@ def check_tflite_format(path: str | Path, max_seq_length: int, stage: str) -> di
         flex = [c for c in custom if c.startswith("Flex")]
         why = "Flex ops need the TF Select delegate, which the app does not ship" if flex \
             else "custom ops"
-        raise ConversionError(stage, f"non-builtin ops in the .tflite: {', '.join(custom)} ({why})",
+        raise ConversionError(step, f"non-builtin ops in the .tflite: {', '.join(custom)} ({why})",
                               op=custom[0])
     from ai_edge_litert.interpreter import Interpreter
 
@@ -146,22 +146,22 @@ def check_tflite_format(path: str | Path, max_seq_length: int, stage: str) -> di
     ins = {d["name"]: d for d in it.get_input_details()}
     outs = {d["name"]: d for d in it.get_output_details()}
     if sorted(ins) != sorted(INPUT_NAMES) or list(outs) != [OUTPUT_NAME]:
-        raise ConversionError(stage, f"tensor names are inputs {sorted(ins)}, outputs {list(outs)}; "
+        raise ConversionError(step, f"tensor names are inputs {sorted(ins)}, outputs {list(outs)}; "
                                      f"expected {list(INPUT_NAMES)} -> {OUTPUT_NAME}")
     for n, d in ins.items():
         if d["dtype"] != np.int32 or list(d["shape"]) != [1, max_seq_length]:
-            raise ConversionError(stage, f"input {n} is {np.dtype(d['dtype']).name} "
+            raise ConversionError(step, f"input {n} is {np.dtype(d['dtype']).name} "
                                          f"{list(d['shape'])}, expected int32 [1, {max_seq_length}]")
     if outs[OUTPUT_NAME]["dtype"] != np.float32:
-        raise ConversionError(stage, f"output logits is {np.dtype(outs[OUTPUT_NAME]['dtype']).name}, "
+        raise ConversionError(step, f"output logits is {np.dtype(outs[OUTPUT_NAME]['dtype']).name}, "
                                      "expected float32")
     return {"ops": ops, "builtin_only": True}
 
 
-def validate_artifact(path: str | Path, backend: str, vset: ValidationSet, stage: str,
+def validate_artifact(path: str | Path, backend: str, vset: ValidationSet, step: str,
                       num_threads: Optional[int] = None, tolerance="default",
                       probe_tolerance="default") -> dict:
-    """Run all checks on one artifact; return metrics or raise ConversionError(stage).
+    """Run all checks on one artifact; return metrics or raise ConversionError(step).
 
     tolerance / probe_tolerance: (atol, rtol) on the max |reference logit|, None to measure
     only, or "default" for TOLERANCES / PROBE_TOLERANCES[backend]."""
@@ -170,16 +170,16 @@ def validate_artifact(path: str | Path, backend: str, vset: ValidationSet, stage
     L = int(vset.arrays["input_ids"].shape[1])
     facts: dict = {}
     if REGISTRY[backend].format == "tflite":
-        facts.update(check_tflite_format(path, L, stage))
+        facts.update(check_tflite_format(path, L, step))
     try:
         with native_stderr():  # LiteRT prints its delegate notice on fd 2
             got, probe = _run_both(path, backend, vset, num_threads, L)
     except ConversionError:
         raise
     except Exception as e:
-        raise ConversionError(stage, f"the {backend} runtime failed on the artifact: "
+        raise ConversionError(step, f"the {backend} runtime failed on the artifact: "
                                      f"{type(e).__name__}: {e}") from e
-    return _compare(path, backend, vset, stage, got, probe, facts, tolerance, probe_tolerance)
+    return _compare(path, backend, vset, step, got, probe, facts, tolerance, probe_tolerance)
 
 
 def _run_both(path, backend: str, vset: ValidationSet, num_threads, L: int):
@@ -193,13 +193,13 @@ def _run_both(path, backend: str, vset: ValidationSet, num_threads, L: int):
     return got, probe
 
 
-def _compare(path, backend: str, vset: ValidationSet, stage: str, got, probe, facts: dict,
+def _compare(path, backend: str, vset: ValidationSet, step: str, got, probe, facts: dict,
              tolerance, probe_tolerance) -> dict:
     ref = vset.reference
     if got.shape != ref.shape:
-        raise ConversionError(stage, f"logits shape {list(got.shape)} != reference {list(ref.shape)}")
+        raise ConversionError(step, f"logits shape {list(got.shape)} != reference {list(ref.shape)}")
     if not np.all(np.isfinite(got)):
-        raise ConversionError(stage, "non-finite logits (NaN/inf) from the artifact")
+        raise ConversionError(step, "non-finite logits (NaN/inf) from the artifact")
     diff = np.abs(got - ref)
     per_case = diff.max(axis=1)
     scale = float(np.abs(ref).max())
@@ -235,13 +235,13 @@ def _compare(path, backend: str, vset: ValidationSet, stage: str, got, probe, fa
     if pbound is not None and probe_diff.size and probe_diff.max() > pbound:
         i = int(probe_diff.argmax())
         raise ConversionError(
-            stage, f"{Path(path).name} does not respect the attention mask: changing only padded "
+            step, f"{Path(path).name} does not respect the attention mask: changing only padded "
                    f"tokens moved the logits by {probe_diff.max():.3g} more than in the float "
                    f"student (> {pbound:.3g}) on "
                    f"{vset.kinds[vset.probe_rows[i]]}")
     if bound is not None and per_case.max() > bound:
         raise ConversionError(
-            stage, f"{Path(path).name} disagrees with the float student: max |logit diff| "
+            step, f"{Path(path).name} disagrees with the float student: max |logit diff| "
                    f"{per_case.max():.3g} > {bound:.3g} on {vset.kinds[worst]}")
     metrics["parity_gated"] = bound is not None  # False: measured and reported only
     metrics["passed"] = True

@@ -1,7 +1,7 @@
 """One YAML config for a whole run, validated into dataclasses.
 
 Unknown keys fail with the closest valid key; wrong types and out-of-range values fail with the
-dotted path of the key. CLI flags override the file through `apply_overrides`.
+dotted path of the key. `--set` and CLI flags override the file through `load_config(path, overrides)`.
 """
 from __future__ import annotations
 

@@ -131,9 +131,9 @@ def main(argv=None) -> int:
           f"{cfg.get('intermediate_size')}, vocab {cfg.get('vocab_size')}, {cfg.get('hidden_act')}), "
           f"max_seq_length {report['max_seq_length']}"
           + (f" [built in {t_build:.1f}s, not counted]" if t_build else ""))
-    cpu = report.get("stage_cpu_seconds", {})
+    cpu = report.get("step_cpu_seconds", {})
     print(f"{'stage':<18}{'wall s':>8}{'CPU s':>8}")
-    for stage, sec in report["stage_seconds"].items():
+    for stage, sec in report["step_seconds"].items():
         print(f"{stage:<18}{sec:>8.1f}{cpu.get(stage, float('nan')):>8.1f}")
     if "tensorflow_import_seconds" in report:
         print(f"  (tflite_graph includes importing TensorFlow/onnx2tf: "

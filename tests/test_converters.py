@@ -121,7 +121,7 @@ def test_all_artifacts_and_report(conv):
     assert saved["targets"] == list(BACKENDS) and set(saved["artifacts"]) == set(BACKENDS)
     assert saved["max_seq_length"] == L and saved["labels"] == LABELS
     assert [i["name"] for i in saved["inputs"]] == list(INPUTS)
-    assert all(s >= 0 for s in saved["stage_seconds"].values())
+    assert all(s >= 0 for s in saved["step_seconds"].values())
     for b, e in saved["artifacts"].items():
         assert e["file"] == ARTIFACTS[b] and e["size_bytes"] == (out / e["file"]).stat().st_size
         v = e["validation"]
@@ -356,7 +356,7 @@ def test_validation_catches_graph_that_ignores_mask(bert, tmp_path, fmt):
 
 def _one_line(exc) -> str:
     msg = str(exc)
-    assert "\n" not in msg and msg.startswith("convert stage '"), msg
+    assert "\n" not in msg and msg.startswith("convert step '"), msg
     return msg
 
 
@@ -375,7 +375,7 @@ def test_unsupported_architecture(tmp_path):
     msg = _one_line(ei.value)
     assert isinstance(ei.value, BertEdgeError)
     assert "'load'" in msg and "gpt2" in msg and "GPT2ForSequenceClassification" in msg
-    assert ei.value.stage == "load" and ei.value.op == "gpt2"
+    assert ei.value.step == "load" and ei.value.op == "gpt2"
     assert (out / "_failed_load" / "error.txt").is_file()
     assert not list(out.glob("model*"))
 
@@ -391,7 +391,7 @@ def test_exact_gelu_fails_on_erf_then_converts_with_approximation(tmp_path):
     with pytest.raises(ConversionError) as ei:
         convert_all(student, out, targets="onnx,tflite_fp32", max_seq_length=L, progress=False)
     msg = _one_line(ei.value)
-    assert ei.value.stage == "tflite_graph" and ei.value.op == "Erf"
+    assert ei.value.step == "tflite_graph" and ei.value.op == "Erf"
     assert "Erf" in msg and "gelu_new" in msg and "_failed_tflite_graph" in msg
     debug = out / "_failed_tflite_graph"
     assert (debug / "graph_bias.onnx").is_file() and (debug / "error.txt").is_file()
@@ -418,7 +418,7 @@ def test_failed_validation_keeps_candidate_in_debug_folder(bert, tmp_path, monke
     with pytest.raises(ConversionError) as ei:
         convert_all(bert["student"], out, targets="ptl_int8", max_seq_length=L, progress=False)
     msg = _one_line(ei.value)
-    assert ei.value.stage == "ptl_int8" and "disagrees with the float student" in msg
+    assert ei.value.step == "ptl_int8" and "disagrees with the float student" in msg
     assert not (out / "model_int8.ptl").exists()
     assert (out / "_failed_ptl_int8" / "model_int8.ptl").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left

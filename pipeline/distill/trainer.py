@@ -123,8 +123,8 @@ def _param_groups(module: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_adamw(groups, lr: float):
-    """AdamW, fused when the device supports it: on a CPU the fused kernel takes 32 ms per step
-    for TinyBERT-4L's 14.4M parameters where the default loop takes 182 ms (a third of a step)."""
+    """AdamW, fused when the device supports it: the per-parameter loop of the default AdamW is
+    a large share of a small student's step on a CPU (docs/distillation.md has the measurement)."""
     try:
         return torch.optim.AdamW(groups, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
