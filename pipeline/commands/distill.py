@@ -77,6 +77,9 @@ def run(args) -> int:
     if teacher is not None and not Path(teacher).exists():
         raise BertEdgeError(f"teacher directory not found: {teacher}")
     out = Path(args.out or Path(cfg.output_dir) / "student")
+    from pipeline.outdir import check_output_dir
+
+    check_output_dir(out, "student", "metrics.json", "--out" if args.out else "")  # before training
     metrics = run_distillation(cfg, teacher, out, progress=not args.no_progress, resume=args.resume)
     import os
 

@@ -551,7 +551,7 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
     if rt.is_main:
         log.write({"event": "end", "dev_accuracy": final["accuracy"], "teacher_dev_accuracy": teacher_acc,
                    "seconds": metrics["seconds"]})
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, "student", "metrics.json") as tmp:
             student.config.architectures = [type(student).__name__]
             student.save_pretrained(tmp)
             tok.save_pretrained(tmp)
