@@ -138,7 +138,14 @@ def artifact_logits(path: str | Path, tokenizer, texts, pairs=None, max_length: 
     from converters.runtimes import load_runner
     from pipeline.parity import runner_logits
 
-    runner = load_runner(path)
+    try:
+        runner = load_runner(path)
+    except BertEdgeError:
+        raise
+    except Exception as e:  # each runtime has its own exception types: one line naming the file
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise BertEdgeError(f"{path}: cannot load {Path(path).suffix} artifact: corrupt or not a model "
+                            f"({first[:200]})") from None
     length = runner.max_seq_length or max_length or 128
     if max_length and runner.max_seq_length and max_length != runner.max_seq_length:
         raise BertEdgeError(f"{path}: takes exactly {runner.max_seq_length} tokens; "
