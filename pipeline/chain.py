@@ -296,6 +296,7 @@ class Chain:
         t_chain = time.time()
         validate_config(self.cfg)
         self._check_outputs()
+        self.train_data()  # bad training data fails here, before any stage (and chain.json) is touched
         self.out.mkdir(parents=True, exist_ok=True)
         stages = [
             ("finetune-teacher", "teacher", self._do_teacher, ["config.json", "labels.txt"]),
