@@ -300,7 +300,8 @@ def load_runner(path: str | Path, num_threads: Optional[int] = None) -> Runner:
         raise
     except Exception as e:  # a corrupt file makes each runtime raise its own kind of error
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise BertEdgeError(f"{p}: not a loadable {fmt} model ({type(e).__name__}: {first[:200]})") from None
+        raise BertEdgeError(f"{p}: cannot load {p.suffix} artifact: corrupt or not a {fmt} model "
+                            f"({type(e).__name__}: {first[:200]})") from None
 
 
 def backend_of(path: str | Path) -> Optional[str]:

@@ -131,6 +131,22 @@ def write_outputs(bench: dict, out_dir: Path) -> dict:
     return {"json": out_dir / "bench.json", "md": out_dir / "bench.md", "png": out_dir / "bench.png"}
 
 
+def check_readme(readme: Path) -> None:
+    """Before benchmarking: the README exists, is UTF-8, has the section, and can be rewritten."""
+    from pipeline.errors import BertEdgeError
+    from pipeline.outdir import check_writable_file
+
+    if not readme.is_file():
+        raise BertEdgeError(f"--update-readme {readme}: file not found")
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BertEdgeError(f"--update-readme {readme}: not UTF-8 text") from None
+    if README_BEGIN not in text or README_END not in text:
+        raise BertEdgeError(f"--update-readme {readme}: no '{README_BEGIN}' ... '{README_END}' section to update")
+    check_writable_file(readme, "--update-readme")
+
+
 def update_readme(readme: Path, bench: dict, command: str) -> None:
     """Replace the README's results section (between the bench markers) with this run."""
     text = readme.read_text(encoding="utf-8")

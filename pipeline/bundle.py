@@ -244,7 +244,7 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
         "golden": {"file": "golden.jsonl", "count": len(cases)},
     }
 
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, "bundle", "manifest.json") as tmp:
         tmp.chmod(0o755)
         for m in models:
             shutil.copyfile(artifacts_dir / m["file"], tmp / m["file"])

@@ -295,6 +295,8 @@ class Chain:
     def run(self) -> ChainResult:
         t_chain = time.time()
         validate_config(self.cfg)
+        self._check_outputs()
+        self.train_data()  # bad training data fails here, before any stage (and chain.json) is touched
         self.out.mkdir(parents=True, exist_ok=True)
         stages = [
             ("finetune-teacher", "teacher", self._do_teacher, ["config.json", "labels.txt"]),
@@ -332,7 +334,10 @@ class Chain:
                     prev = self._previous_attempt(name)
                     resume = prev.get("status") in ("failed", "interrupted") and prev.get("fingerprint") == fp
                     self.log(f"[{name}] running ({why}) -> {out}")
-                    clear_record(out)
+                    if name == "convert":
+                        # the other stages swap their directory in whole at the end, so a failed
+                        # attempt leaves the previous output and its record exactly as they were
+                        clear_record(out)
                     sr.status = "running"
                     self._write_state()
                     t0, c0 = time.time(), time.process_time()
@@ -389,6 +394,18 @@ class Chain:
             raise
         self._finish(t_chain)
         return self.result
+
+    def _check_outputs(self) -> None:
+        """Every output location is usable before the first stage runs (pipeline/outdir.py)."""
+        from pipeline.outdir import check_output_dir
+
+        if not self.out.is_dir():
+            check_output_dir(self.out, "run", CHAIN_FILE, flag="output_dir")
+        for key, what, marker in (("teacher", "teacher", "metrics.json"), ("student", "student", "metrics.json"),
+                                  ("parity", "parity report", "parity.json"), ("bundle", "bundle", "manifest.json")):
+            if key == "teacher" and given_teacher(self.cfg) is not None:
+                continue
+            check_output_dir(self.paths[key], what, marker, flag="")
 
     def _stage_message(self, e: BaseException) -> str:
         running = [s for s in self.result.stages if s.status in ("failed", "running")]

@@ -24,9 +24,32 @@ COMMANDS = {
 
 EPILOG = """\
 The chain: finetune-teacher -> distill -> convert -> parity -> bundle (`run` does all of it).
-Exit codes: 0 ok, 2 bad input or configuration, 3 a parity gate failed.
+
+Exit codes:
+  0    ok
+  2    bad input, configuration or argument (one `error: ...` line names the file:line, key or value)
+  3    a parity gate failed
+  130  interrupted (Ctrl-C); previous outputs are left as they were
+
+Output directories: every output location is checked before the first step. A non-empty --out
+must be a previous output of bert-edge (it holds .bert-edge.json, the list of files bert-edge
+wrote there); anything else is refused. A new output is built next to it and swapped in only at
+the end: a failed or interrupted run leaves the previous output exactly as it was, and files in
+it that bert-edge did not write are kept.
+
 Example: bert-edge run --config configs/demo.yaml
 """
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments give one `error:` line and exit 2, like every other bad input."""
+
+    def error(self, message):
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -39,7 +62,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bert-edge",
         description="Distill a BERT teacher into a phone-sized student, convert it to TFLite and "
                     "TorchScript-mobile (int8), gate it on parity, and bundle it for Android.",
@@ -77,7 +100,11 @@ def _warm_torch_numpy_bridge() -> None:
 def main(argv=None) -> int:
     _quiet_third_party()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

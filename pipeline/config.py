@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -193,6 +194,78 @@ class RunConfig:
 
 # --- validation -----------------------------------------------------------------------------
 
+def check_number(value: Any, name: str, tp=float, lo=None, hi=None, lo_open: bool = False):
+    """The one numeric check for YAML values, --set overrides and flags: a number (numeric
+    strings such as '5e-5' accepted), finite (`nan < 0` is false, so NaN would slip past a range
+    check and crash later), integral for ints, and within [lo, hi] (lo excluded if lo_open)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:  # YAML reads 5e-5 as a string; accept numeric strings
+            value = float(value) if isinstance(value, str) else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise BertEdgeError(f"{name} must be a number ({_type_name(tp)})")
+    if not math.isfinite(value):
+        raise BertEdgeError(f"{name} must be a finite number, got {value}")
+    if tp is int:
+        if float(value) != int(value):
+            raise BertEdgeError(f"{name} must be an integer, got {value!r}")
+        value = int(value)
+    else:
+        value = float(value)
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        raise BertEdgeError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {value}")
+    if hi is not None and value > hi:
+        raise BertEdgeError(f"{name} must be <= {hi}, got {value}")
+    return value
+
+
+def arg_number(tp=int, lo=None, hi=None, lo_open: bool = False):
+    """argparse `type=` for numeric flags, through `check_number` (the CLI prints one error line)."""
+    import argparse
+
+    def parse(text: str):
+        try:
+            return check_number(text, "value", tp, lo, hi, lo_open)
+        except BertEdgeError as e:
+            msg = str(e).replace("value ", "", 1)
+            raise argparse.ArgumentTypeError(msg if "got" in msg else f"{msg}, got '{text}'") from None
+
+    parse.__name__ = _type_name(tp)  # argparse names the type in its messages
+    return parse
+
+
+def check_nested_numbers(value: Any, path: str) -> None:
+    """No NaN/inf anywhere inside a list or mapping value (loss weights, tolerances, overrides)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BertEdgeError(f"config key '{path}' must be a finite number, got {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_nested_numbers(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_nested_numbers(v, f"{path}[{i}]")
+
+
+def check_model_overrides(overrides: dict, path: str) -> None:
+    """student.overrides are HF config keys: sizes and counts are positive integers, dropout
+    probabilities lie in [0, 1), epsilons are positive."""
+    for key, v in overrides.items():
+        k, name = str(key), f"config key '{path}.{key}'"
+        if k.endswith(("_size", "_layers", "_heads", "_embeddings", "_networks")) or k.startswith("num_"):
+            if not (isinstance(v, int) and not isinstance(v, bool)):
+                raise BertEdgeError(f"{name} must be a positive integer, got {v!r}")
+            check_number(v, name, int, 1)
+        elif "dropout" in k or k.endswith("_prob"):
+            check_number(v, name, float, 0, 1)
+            if float(v) >= 1:
+                raise BertEdgeError(f"{name} must be < 1, got {v}")
+        elif k.endswith("_eps"):
+            check_number(v, name, float, 0, lo_open=True)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            check_number(v, name)
+
+
 def _type_name(tp) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))
 
@@ -213,27 +286,8 @@ def _coerce(value: Any, tp, path: str, meta) -> Any:
             raise BertEdgeError(f"config key '{path}' must be true or false, got {value!r}")
         return value
     if tp in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            # YAML reads 5e-5 as a string; accept numeric strings.
-            try:
-                value = float(value) if isinstance(value, str) else None
-            except ValueError:
-                value = None
-            if value is None:
-                raise BertEdgeError(f"config key '{path}' must be a number ({_type_name(tp)})")
-        if tp is int:
-            if float(value) != int(value):
-                raise BertEdgeError(f"config key '{path}' must be an integer, got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
-        lo, hi = meta.get("min"), meta.get("max")
-        if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
-            op = ">" if meta.get("lo_open") else ">="
-            raise BertEdgeError(f"config key '{path}' must be {op} {lo}, got {value}")
-        if hi is not None and value > hi:
-            raise BertEdgeError(f"config key '{path}' must be <= {hi}, got {value}")
-        return value
+        return check_number(value, f"config key '{path}'", tp, meta.get("min"), meta.get("max"),
+                            meta.get("lo_open", False))
     if tp is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             raise BertEdgeError(f"config key '{path}' must be a string, got {type(value).__name__}")
@@ -241,10 +295,14 @@ def _coerce(value: Any, tp, path: str, meta) -> Any:
     if tp is list or origin is list:
         if not isinstance(value, list):
             raise BertEdgeError(f"config key '{path}' must be a list, got {type(value).__name__}")
+        check_nested_numbers(value, path)
         return value
     if tp is dict or origin is dict:
         if not isinstance(value, dict):
             raise BertEdgeError(f"config key '{path}' must be a mapping, got {type(value).__name__}")
+        check_nested_numbers(value, path)
+        if path == "student.overrides":
+            check_model_overrides(value, path)
         return value
     return value
 
@@ -290,7 +348,13 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
             raise BertEdgeError(f"{p}: config must be a YAML mapping at the top level")
     for item in overrides or []:
         set_path(raw, item)
-    return build(RunConfig, raw)
+    cfg = build(RunConfig, raw)
+    names = cfg.data.label_names
+    if names is not None:
+        if len(names) < 2 or len({str(n) for n in names}) != len(names) or any(str(n).strip() == "" for n in names):
+            raise BertEdgeError(f"config key 'data.label_names' must list at least two distinct, "
+                                f"non-empty names, got {names}")
+    return cfg
 
 
 def set_path(raw: dict, item: str) -> None:

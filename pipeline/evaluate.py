@@ -128,7 +128,7 @@ def artifact_logits(path: str | Path, tokenizer, texts, pairs=None, max_length: 
     from converters.runtimes import load_runner
     from pipeline.data.tokenize import encode_fixed
 
-    runner = load_runner(path)
+    runner = load_runner(path)  # a corrupt file: one line naming it
     length = runner.max_seq_length or max_length or 128
     if max_length and runner.max_seq_length and max_length != runner.max_seq_length:
         raise BertEdgeError(f"{path}: takes exactly {runner.max_seq_length} tokens; "

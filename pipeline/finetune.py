@@ -78,8 +78,9 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     final = accelerator.unwrap_model(model)
     final.load_state_dict(best_state)
     metrics = {"teacher": teacher_spec, "train_examples": len(train), "dev_examples": len(dev),
-               "steps": step, "seconds": round(time.time() - t0, 1), "dev": best, "log": log}
-    with atomic_dir(out_dir) as tmp:
+               "steps": step, "seconds": round(time.time() - t0, 1), "dev": best, "log": log,
+               "data": {"train": train.source, "dev": dev.source}}
+    with atomic_dir(out_dir, "teacher", "metrics.json") as tmp:
         final.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         write_labels(tmp / "labels.txt", train.label_names)

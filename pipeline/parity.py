@@ -426,17 +426,11 @@ def _pred_confusion(teacher: np.ndarray, student: np.ndarray, k: int) -> list:
 
 
 def check_replaceable(out_dir: str | Path, marker: str, what: str) -> None:
-    """Refuse to swap a directory that holds something else (a typo'd --out such as a run dir or
-    '.'): `out_dir` must be new, empty (dotfiles aside), or a previous `what` (has `marker`)."""
-    d = Path(out_dir)
-    if not d.exists():
-        return
-    if not d.is_dir():
-        raise BertEdgeError(f"{d} exists and is not a directory")
-    visible = [p for p in d.iterdir() if not p.name.startswith(".")]
-    if visible and not (d / marker).is_file():
-        raise BertEdgeError(f"{d} is not empty and is not a {what} directory (no {marker}); it would be "
-                            f"replaced as a whole: choose a new or empty directory")
+    """Refuse a directory that holds something else (a typo'd --out such as a run dir or '.'),
+    or one that cannot be written: the policy of pipeline/outdir.py."""
+    from pipeline.outdir import check_output_dir
+
+    check_output_dir(out_dir, what, marker, flag="")
 
 
 def write_parity(report: dict, logits: dict, out_dir: str | Path, data: EvalSet,
@@ -445,7 +439,7 @@ def write_parity(report: dict, logits: dict, out_dir: str | Path, data: EvalSet,
     from pipeline.fsutil import atomic_dir
 
     check_replaceable(out_dir, PARITY_JSON, "parity report")
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out_dir, "parity report", PARITY_JSON) as tmp:
         tmp.chmod(0o755)
         np.savez_compressed(tmp / LOGITS_NPZ, **logits,
                             labels=np.asarray(data.labels if data.labels is not None else [], dtype=np.int64))

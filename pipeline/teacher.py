@@ -112,7 +112,13 @@ def load_classifier(spec: str, num_labels: Optional[int] = None, labels: Optiona
 
     src = resolve(spec)
     if src.is_local:
-        check_model_dir(src.path)
+        mcfg = check_model_dir(src.path)
+        have = len(mcfg.get("id2label") or {}) or mcfg.get("num_labels")
+        is_cls = any(str(a).endswith("ForSequenceClassification") for a in mcfg.get("architectures") or [])
+        if labels and is_cls and have and have != len(labels):
+            raise BertEdgeError(f"{src.path}: the model's classifier has {have} labels, the data has "
+                                f"{len(labels)} ({', '.join(map(str, labels))}); use data with the same "
+                                "labels or a base model without a classifier head")
     kwargs = {"trust_remote_code": trust_remote_code, "attn_implementation": attn_implementation}
     if labels:
         kwargs.update(num_labels=len(labels), id2label=dict(enumerate(labels)),

@@ -22,8 +22,10 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", default="1,2", help="comma list of thread counts")
     p.add_argument("--seq-lens", default="128,64", help="comma list; the first is the artifacts' length, "
                    "others are converted from the student for the benchmark")
-    p.add_argument("--runs", type=int, default=50, help="timed runs per measurement")
-    p.add_argument("--warmup", type=int, default=10, help="untimed runs first")
+    from pipeline.config import arg_number
+
+    p.add_argument("--runs", type=arg_number(int, 1), default=50, help="timed runs per measurement")
+    p.add_argument("--warmup", type=arg_number(int, 0), default=10, help="untimed runs first")
     p.add_argument("--no-bert-base", action="store_true", help="skip the BERT-base reference")
     p.add_argument("--update-readme", metavar="README", help="rewrite the results section of this README")
     from pipeline.commands.common import add_config_arguments
@@ -58,6 +60,12 @@ def run(args) -> int:
     if not (student / "config.json").is_file():
         raise BertEdgeError(f"float student not found: {student} (pass --student)")
     threads, seqs = _ints(args.threads, "--threads"), _ints(args.seq_lens, "--seq-lens")
+    from pipeline.outdir import check_writable_dir
+
+    out = Path(args.out or out_root / "bench")
+    check_writable_dir(out, "--out")  # every output is checked before minutes of benchmarking
+    if args.update_readme:
+        bench_report.check_readme(Path(args.update_readme))
     parity = Path(args.parity) if args.parity else out_root / "parity" / "parity.json"
     models = bench.collect_models(artifacts, student, teacher if (teacher / "config.json").is_file() else None,
                                   bench.read_accuracies(parity), include_bert_base=not args.no_bert_base)
@@ -77,7 +85,6 @@ def run(args) -> int:
     result.update(threads=threads, seqs=seqs, date=time.strftime("%Y-%m-%d"), machine=cpu_info(),
                   sgemm_gflops={str(t): bench.sgemm_peak(t) for t in threads})
     result["goals"] = bench.summarize(result, threads, seqs)
-    out = Path(args.out or out_root / "bench")
     paths = bench_report.write_outputs(result, out)
     print(bench_report.markdown(result))
     print(f"wrote {paths['json']}, {paths['md']}, {paths['png']}")

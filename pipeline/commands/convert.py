@@ -31,17 +31,19 @@ def add_arguments(p) -> None:
     p.add_argument("--targets", metavar="LIST",
                    help=f"comma list of backend ids or 'all' ({', '.join(BACKENDS)}); default: "
                         "convert.targets")
-    p.add_argument("--max-seq-length", type=int, metavar="L",
+    from pipeline.config import arg_number
+
+    p.add_argument("--max-seq-length", type=arg_number(int, 8, 512), metavar="L",
                    help="fixed input length of the exported graphs (default: convert.max_seq_length)")
     p.add_argument("--calibration-data", metavar="FILE",
                    help="texts for full-int8 calibration: a .txt file (one passage per line) or a "
                         "TSV/CSV/JSONL file with a text column (e.g. the task's training file); "
                         "default: built-in sentences")
     p.add_argument("--text-column", help="text column of --calibration-data (default: auto-detect)")
-    p.add_argument("--num-calibration", type=int, metavar="N",
+    p.add_argument("--num-calibration", type=arg_number(int, 1), metavar="N",
                    help="calibration texts sampled (fixed seed) from --calibration-data "
                         "(default: convert.num_calibration)")
-    p.add_argument("--threads", type=int, metavar="N",
+    p.add_argument("--threads", type=arg_number(int, 1), metavar="N",
                    help="threads for TensorFlow, LiteRT and onnxruntime (default 1: fastest on "
                         "a shared machine; PyTorch always uses 1 here)")
     p.add_argument("--approximate-gelu", action="store_true",
@@ -96,8 +98,6 @@ def run(args) -> int:
         raise BertEdgeError("--model is required (or --config, whose output_dir/student is used)")
     read_config(model)  # missing dir / not a model dir / unsupported arch: one-line error, fast
     targets = parse_targets(cfg.convert.targets)
-    if args.threads is not None and args.threads < 1:
-        raise BertEdgeError("--threads must be >= 1")
     calibrate = any(REGISTRY[b].calibrated for b in targets)
     texts = None
     if calibrate and args.calibration_data:

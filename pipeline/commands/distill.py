@@ -47,6 +47,20 @@ def add_arguments(p) -> None:
     add_config_arguments(p)
 
 
+def _trained_on_default(teacher: Path) -> bool:
+    """The teacher's metrics.json (finetune-teacher) says it was fine-tuned on the demo data."""
+    import json
+
+    from pipeline.data.default_data import default_path
+
+    try:
+        m = json.loads((teacher / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    src = (m.get("data") or {}).get("train") if isinstance(m, dict) else None
+    return bool(src) and Path(src).resolve() == default_path("train.tsv").resolve()
+
+
 def run(args) -> int:
     from pipeline.distill import run_distillation
     from pipeline.errors import BertEdgeError
@@ -76,7 +90,16 @@ def run(args) -> int:
             print(f"using the fine-tuned teacher in {guess}")
     if teacher is not None and not Path(teacher).exists():
         raise BertEdgeError(f"teacher directory not found: {teacher}")
+    if args.teacher and cfg.data.train == "default" and not _trained_on_default(Path(args.teacher)):
+        # a teacher for some task and no data: distilling it on the embedded demo set is never
+        # what was meant (its labels may not even match)
+        raise BertEdgeError(f"--teacher {args.teacher}: no training data given (data.train is the embedded "
+                            "demo set, which this teacher was not fine-tuned on): pass --train FILE "
+                            "[--dev FILE] or --config YAML")
     out = Path(args.out or Path(cfg.output_dir) / "student")
+    from pipeline.outdir import check_output_dir
+
+    check_output_dir(out, "student", "metrics.json", "--out" if args.out else "")  # before training
     metrics = run_distillation(cfg, teacher, out, progress=not args.no_progress, resume=args.resume)
     import os
 

@@ -22,7 +22,9 @@ def add_arguments(p) -> None:
     p.add_argument("--text-column", help="text column (default: auto-detect)")
     p.add_argument("--text-pair-column", help="second text column for pair tasks")
     p.add_argument("--label-column", help="label column (default: data.label_column, 'label')")
-    p.add_argument("--max-seq-length", type=int, default=None,
+    from pipeline.config import arg_number
+
+    p.add_argument("--max-seq-length", type=arg_number(int, 8, 512), default=None,
                    help="truncate longer texts (default: 128; an artifact's own fixed length)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     from pipeline.commands.common import add_config_arguments

@@ -28,15 +28,17 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from pipeline.data import resolve_labeled
     from pipeline.finetune import finetune_teacher
+    from pipeline.outdir import check_output_dir
 
     cfg = config_from_args(args, {
         "teacher": "teacher.model", "epochs": "teacher.finetune.epochs",
         "batch_size": "teacher.finetune.batch_size", "lr": "teacher.finetune.learning_rate",
         "max_seq_length": "teacher.finetune.max_seq_length", "max_steps": "teacher.finetune.max_steps",
         "trust_remote_code": "teacher.trust_remote_code"})
+    out = Path(args.out or Path(cfg.output_dir) / "teacher")
+    check_output_dir(out, "teacher", "metrics.json", "--out" if args.out else "")  # before training
     train = resolve_labeled(cfg.data.train, "train", cfg.data)
     dev = resolve_labeled(cfg.data.dev, "dev", cfg.data, label_names=train.label_names)
-    out = Path(args.out or Path(cfg.output_dir) / "teacher")
     metrics = finetune_teacher(cfg.teacher.model, train, dev, out, cfg.teacher.finetune, cfg.seed,
                                cfg.teacher.trust_remote_code, progress=not args.no_progress)
     dev_acc = metrics["dev"]["accuracy"]

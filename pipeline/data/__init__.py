@@ -28,15 +28,20 @@ def resolve_labeled(spec: str, split: str, data_cfg=None,
     limit = getattr(data_cfg, f"max_{split}_examples", 0) if data_cfg is not None else 0
     if label_names is None and data_cfg is not None and data_cfg.label_names:
         label_names = data_cfg.label_names
+    min_classes = 2 if split == "train" else 0  # the label policy: labeled.py
     if spec == "default":
         return load_labeled(default_path(f"{split}.tsv"), label_names=label_names or DEFAULT_LABELS,
-                            max_examples=limit)
+                            max_examples=limit, min_classes=min_classes)
     if spec.startswith("hf:"):
         from pipeline.data.hub import load_hf_labeled
 
-        return load_hf_labeled(spec[3:], _HF_SPLITS.get(split, split), text_col, pair_col,
+        data = load_hf_labeled(spec[3:], _HF_SPLITS.get(split, split), text_col, pair_col,
                                label_col, limit)
-    return load_labeled(spec, fmt, text_col, pair_col, label_col, label_names, limit)
+        if min_classes and len(set(data.labels)) < min_classes:
+            raise BertEdgeError(f"{data.source}: every label is '{data.label_names[data.labels[0]]}': "
+                                f"training needs at least {min_classes} classes")
+        return data
+    return load_labeled(spec, fmt, text_col, pair_col, label_col, label_names, limit, min_classes)
 
 
 def resolve_unlabeled(spec: str, data_cfg=None) -> list[str]:

@@ -5,13 +5,37 @@ from pipeline.data.labeled import LabeledData, choose_text_columns
 from pipeline.errors import BertEdgeError
 
 
+def _import_datasets(spec: str):
+    """`datasets` imports pyarrow, whose wheel may be built against another numpy than the one
+    installed (TF pins numpy 1.26; recent pyarrow needs numpy 2): say exactly that, not 'install
+    datasets' when it is installed."""
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec("datasets") is None:
+        raise BertEdgeError(f"hf:{spec}: the 'datasets' package is not installed (pip install datasets), "
+                            "or pass a local TSV/CSV/JSONL file") from None
+    try:
+        import datasets
+    except ImportError as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if "numpy" in first.lower() or "pyarrow" in first.lower():
+            import numpy
+
+            offline = " (and HF_HUB_OFFLINE=1 is set, so hub data could not be downloaded anyway)" \
+                if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") else ""
+            raise BertEdgeError(f"hf:{spec}: 'datasets' is installed but cannot be imported: its pyarrow "
+                                f"was built for another numpy ABI ({first}; numpy {numpy.__version__} is "
+                                f"pinned by TensorFlow){offline}; hf: sources are unusable in this "
+                                "environment: export the split to a TSV/CSV/JSONL file and pass that") from None
+        raise BertEdgeError(f"hf:{spec}: 'datasets' is installed but cannot be imported ({first})") from None
+    return datasets
+
+
 def load_hf_labeled(spec: str, split: str, text_column=None, pair_column=None,
                     label_column: str = "label", max_examples: int = 0) -> LabeledData:
     """`spec` is `name` or `name/config` (e.g. `glue/sst2`); split is train/validation/test."""
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a declared dependency
-        raise BertEdgeError("the 'datasets' package is needed for hf: data sources") from None
+    datasets = _import_datasets(spec)
     name, _, subset = spec.partition("/")
     try:
         ds = datasets.load_dataset(name, subset or None, split=split)

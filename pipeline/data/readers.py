@@ -5,8 +5,8 @@ non-UTF-8 byte is reported with its line number.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
 import json
 from pathlib import Path
 from typing import Iterator
@@ -73,19 +73,29 @@ def read_rows(path: str | Path, fmt: str = "auto") -> tuple[list[str], list[tupl
     if fmt == "txt":
         raise BertEdgeError(f"{path}: plain text has no labels; use TSV, CSV or JSONL for labeled data")
     delim = "\t" if fmt == "tsv" else ","
-    # csv handles quoting; TSV (GLUE) is unquoted, so quotes in sentences stay literal.
+    # csv handles quoting; TSV (GLUE) is unquoted, so quotes in sentences stay literal. The whole
+    # file goes through one reader so a quoted CSV field may span lines; each record keeps the
+    # line it starts on for error messages.
     quoting = csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL
-    header_line, header_text = content[0]
-    columns = next(csv.reader([header_text], delimiter=delim, quoting=quoting))
+    records = []
+    with _no_field_size_limit():
+        reader = csv.reader((t + "\n" for _, t in lines), delimiter=delim, quoting=quoting, strict=True)
+        start = 0
+        try:
+            for values in reader:
+                first = lines[start][0] if start < len(lines) else start + 1
+                start = reader.line_num
+                if values and any(v.strip() for v in values):
+                    records.append((first, values))
+        except csv.Error as e:
+            raise BertEdgeError(f"{path}:{lines[min(start, len(lines) - 1)][0]}: malformed {fmt.upper()} "
+                                f"row ({e})") from None
+    header_line, columns = records[0]
     columns = [c.strip() for c in columns]
     if len(set(columns)) != len(columns):
         raise BertEdgeError(f"{path}:{header_line}: duplicate column names in header")
     rows = []
-    for lineno, text in content[1:]:
-        try:
-            values = next(csv.reader(io.StringIO(text), delimiter=delim, quoting=quoting))
-        except csv.Error as e:
-            raise BertEdgeError(f"{path}:{lineno}: malformed {fmt.upper()} row ({e})") from None
+    for lineno, values in records[1:]:
         if len(values) != len(columns):
             raise BertEdgeError(
                 f"{path}:{lineno}: expected {len(columns)} {fmt.upper()} fields "
@@ -95,6 +105,18 @@ def read_rows(path: str | Path, fmt: str = "auto") -> tuple[list[str], list[tupl
     if not rows:
         raise BertEdgeError(f"{path}: no data rows after the header")
     return columns, rows
+
+
+@contextlib.contextmanager
+def _no_field_size_limit():
+    """csv refuses fields over 131,072 characters by default; long texts are valid input (they
+    are truncated at tokenization, as JSONL texts are)."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
 def read_passages(path: str | Path) -> list[str]:

@@ -260,8 +260,6 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
 
     rt = make_runtime(dcfg.mixed_precision)
     torch.manual_seed(seed)
-    log = JsonlLog(work / "distill_log.jsonl", rt.is_main)
-    ckpt = Checkpointer(work / "checkpoints", rt.rank, rt.world, rt.barrier)
 
     # --- tokenizer, labels, data ------------------------------------------------------------
     base_path = resolve(cfg.teacher.model).path
@@ -278,6 +276,10 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
     if use_unlabeled and str(cfg.data.unlabeled).lower() == "none":
         raise BertEdgeError("distill.task_unlabeled needs an unlabeled corpus: set data.unlabeled (or --unlabeled)")
     unlabeled = resolve_unlabeled(cfg.data.unlabeled, cfg.data) if use_unlabeled else None
+    # the work dir (log, checkpoints) only once the inputs are known to be good: a bad input
+    # leaves nothing behind
+    log = JsonlLog(work / "distill_log.jsonl", rt.is_main)
+    ckpt = Checkpointer(work / "checkpoints", rt.rank, rt.world, rt.barrier)
 
     # --- teachers (loading must not move the global RNG: resumed runs skip it) --------------
     teachers: dict = {}
@@ -551,7 +553,7 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
     if rt.is_main:
         log.write({"event": "end", "dev_accuracy": final["accuracy"], "teacher_dev_accuracy": teacher_acc,
                    "seconds": metrics["seconds"]})
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, "student", "metrics.json") as tmp:
             student.config.architectures = [type(student).__name__]
             student.save_pretrained(tmp)
             tok.save_pretrained(tmp)
