@@ -182,6 +182,7 @@ def validate_config(cfg) -> None:
     from converters.common import parse_targets
 
     from pipeline.bundle import BUNDLABLE
+    from pipeline.distill import plan_distillation
     from pipeline.parity import ARTIFACTS
 
     targets = parse_targets(cfg.convert.targets)
@@ -197,6 +198,7 @@ def validate_config(cfg) -> None:
     if missing:
         raise BertEdgeError(f"config key 'bundle.backends': {', '.join(missing)} not in "
                             f"convert.targets ({', '.join(targets)})")
+    plan_distillation(cfg)  # a distill typo fails now, not after the teacher's fine-tune
 
 
 class Chain:

@@ -7,7 +7,7 @@ Modules, one job each: `students` (presets, init), `layer_map` (which teacher la
 student layer), `losses` (the loss functions), `objective` (weighted sum per stage), `features`
 (hidden states and pre-softmax attention scores), `cache` (teacher outputs on disk), `augment`
 (TinyBERT data augmentation), `checkpoint`, `runtime` (processes/devices), `trainer` (the loop),
-`stages` (`run_distillation`: the whole plan). See docs/distillation.md.
+`stages` (`plan_distillation` checks the settings, `run_distillation` runs them). See docs/distillation.md.
 """
 from __future__ import annotations
 
@@ -24,4 +24,11 @@ def run_distillation(cfg, teacher_dir=None, out_dir="runs/student", progress: bo
     return _run(cfg, teacher_dir, out_dir, progress=progress, resume=resume)
 
 
-__all__ = ["run_distillation"]
+def plan_distillation(cfg):
+    """Check every distillation setting without loading anything (see stages.plan_distillation)."""
+    from pipeline.distill.stages import plan_distillation as _plan
+
+    return _plan(cfg)
+
+
+__all__ = ["run_distillation", "plan_distillation"]

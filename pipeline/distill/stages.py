@@ -16,7 +16,7 @@ import json
 import shutil
 import time
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -208,6 +208,36 @@ def _augment(cfg, tok, train, teachers: dict, work: Path, rt, progress: bool):
     return d
 
 
+@dataclass
+class DistillPlan:
+    """The checked distillation settings: what `run_distillation` will do, nothing loaded yet."""
+
+    method: str
+    stages: list  # in run order
+    weights: dict  # stage -> loss weights
+    seed: int
+
+
+def plan_distillation(cfg) -> DistillPlan:
+    """Check every distillation setting (method, choices, stages, student preset, loss weights,
+    corpus) without loading anything: `bert-edge run` calls this before its first stage, so a
+    typo is found before the teacher's fine-tune, not after it."""
+    from pipeline.distill.objective import check_method, stage_weights
+    from pipeline.distill.students import check_preset
+
+    dcfg = cfg.distill
+    method = check_method(dcfg.method)
+    _check_choices(dcfg)
+    stages = check_stages(dcfg.stages, method)
+    check_preset(cfg.student.preset)
+    weights = {s: stage_weights(method, STAGE_KIND[s], getattr(dcfg, STAGE_ATTR[s]).loss_weights,
+                                f"distill.{STAGE_ATTR[s]}.loss_weights") for s in stages}
+    if "general" in stages and str(cfg.data.unlabeled).lower() == "none":
+        raise BertEdgeError("the general stage needs an unlabeled corpus: set data.unlabeled (or --unlabeled)")
+    seed = cfg.seed if dcfg.seed is None else int(dcfg.seed)
+    return DistillPlan(method, stages, weights, seed)
+
+
 def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/student",
                      progress: bool = True, resume: bool = False) -> dict:
     """Run the configured stages; write the student to `out_dir`; return metrics (with
@@ -231,15 +261,10 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
 
     t_start = time.time()
     dcfg = cfg.distill
-    method = check_method(dcfg.method)
-    _check_choices(dcfg)
-    stages = check_stages(dcfg.stages, method)
-    check_preset(cfg.student.preset)
-    seed = cfg.seed if dcfg.seed is None else int(dcfg.seed)
+    plan = plan_distillation(cfg)
+    method, stages, weights, seed = plan.method, plan.stages, plan.weights, plan.seed
     out_dir = Path(out_dir)
     work = out_dir.parent / f"{out_dir.name}.work"
-    weights = {s: stage_weights(method, STAGE_KIND[s], getattr(dcfg, STAGE_ATTR[s]).loss_weights,
-                                f"distill.{STAGE_ATTR[s]}.loss_weights") for s in stages}
     # Which teachers are needed (validated before anything heavy is loaded).
     task_needs_teacher = method != "labels-only" and any(
         s != "general" and any(k != "ce" for k in weights[s]) for s in stages)
@@ -255,9 +280,6 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
             from pipeline.teacher import check_model_dir
 
             check_model_dir(src.path)
-    if "general" in stages and str(cfg.data.unlabeled).lower() == "none":
-        raise BertEdgeError("the general stage needs an unlabeled corpus: set data.unlabeled (or --unlabeled)")
-
     rt = make_runtime(dcfg.mixed_precision)
     torch.manual_seed(seed)
 
