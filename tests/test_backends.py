@@ -17,8 +17,8 @@ def test_backend_is_fully_wired(backend):
     from converters.convert import FORMATS
     from converters.runtimes import RUNNERS, SUFFIXES
     from converters.validate import PROBE_TOLERANCES, TOLERANCES
-    from pipeline.bench import RUNTIMES
-    from pipeline.bench_report import LABELS
+    from pipeline.bench.measure import RUNTIMES
+    from pipeline.bench.report import LABELS
 
     b = REGISTRY[backend]
     assert b.format in FORMATS, f"{backend}: no converter step for format {b.format}"

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from pipeline import bench
-from pipeline.bench_report import README_BEGIN, README_END, update_readme
+from pipeline.bench import measure as bench
+from pipeline.bench.report import README_BEGIN, README_END, update_readme
 
 
 def test_bert_base_param_count_matches_transformers():

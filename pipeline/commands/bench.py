@@ -46,7 +46,7 @@ def _ints(text: str, flag: str) -> list[int]:
 
 
 def run(args) -> int:
-    from pipeline import bench, bench_report
+    from pipeline.bench import measure as bench, report as bench_report
     from pipeline.commands.common import config_from_args
     from pipeline.errors import BertEdgeError
 

@@ -4,7 +4,7 @@ side by side in one run.
 References measured in the same run: the teacher and a BERT-base-shaped model in PyTorch fp32
 (the TinyBERT paper's baseline), the float student, and the student quantized the way many users
 would instead (onnxruntime dynamic int8). Each measurement runs in its own process
-(`pipeline.bench_worker`) so thread pools and peak memory do not leak between runtimes.
+(`pipeline.bench.worker`) so thread pools and peak memory do not leak between runtimes.
 """
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def run_worker(spec: dict, timeout: float = 900) -> dict:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "pipeline.bench_worker", json.dumps(spec)],
+    proc = subprocess.run([sys.executable, "-m", "pipeline.bench.worker", json.dumps(spec)],
                           capture_output=True, text=True, env=env, timeout=timeout)
     lines = [l for l in proc.stdout.strip().splitlines() if l.startswith("{")]
     if proc.returncode != 0 or not lines:

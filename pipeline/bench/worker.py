@@ -1,4 +1,4 @@
-"""One latency/memory measurement in a fresh process: `python -m pipeline.bench_worker JSON`.
+"""One latency/memory measurement in a fresh process: `python -m pipeline.bench.worker JSON`.
 
 A fresh process per (model, threads, length) keeps runtimes from sharing thread pools and lets
 peak memory be read per runtime. Prints one JSON line on stdout.
