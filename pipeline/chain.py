@@ -483,9 +483,12 @@ class Chain:
 
     def _do_parity(self, out: Path, resume: bool) -> dict:
         from pipeline.parity import run_parity
+        from pipeline.report import write_reports
 
+        # parity measures, then the report step writes report.md/html/plots beside parity.json
         self.result.parity = run_parity(self.paths["teacher"], self.paths["student"], self.paths["convert"],
-                                        self.cfg, out_dir=out, progress=self.progress)
+                                        self.cfg, out_dir=out, progress=self.progress,
+                                        reporter=write_reports)
         self._after_parity(reused=False)
         return {"gate_passed": True}
 

@@ -26,7 +26,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -266,9 +266,11 @@ def _check_labels(teacher_labels, student_labels, teacher_dir, student_dir):
 def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: str | Path,
                cfg, out_dir: Optional[str | Path] = None, data: Optional[EvalSet] = None,
                backends: Optional[Sequence[str]] = None, progress: bool = True,
-               write_report: bool = True) -> dict:
+               reporter: Optional[Callable[[dict, dict, Path], object]] = None) -> dict:
     """Compare teacher, float student and artifacts on the dev set; return (and write to
-    `out_dir`/parity.json, logits.npz, report.md, report.html) the parity report.
+    `out_dir`/parity.json, logits.npz) the parity report. `reporter(report, logits, dir)` (the
+    report step, `pipeline.report.write_reports`) writes its files into the same directory
+    before it is swapped in, so the numbers and their report never disagree.
 
     `cfg` is the RunConfig (parity thresholds, convert.max_seq_length, data). Does not raise on
     a gate breach: call `raise_if_failed(report)`.
@@ -396,7 +398,7 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
     }
     report["seconds"] = round(time.time() - t_start, 1)
     if out_dir is not None:
-        write_parity(report, logits, out_dir, data, write_report=write_report)
+        write_parity(report, logits, out_dir, data, reporter=reporter)
     return report
 
 
@@ -434,8 +436,8 @@ def check_replaceable(out_dir: str | Path, marker: str, what: str) -> None:
 
 
 def write_parity(report: dict, logits: dict, out_dir: str | Path, data: EvalSet,
-                 write_report: bool = True) -> None:
-    """Write parity.json, logits.npz, and the md/html report into `out_dir` atomically."""
+                 reporter: Optional[Callable[[dict, dict, Path], object]] = None) -> None:
+    """Write parity.json, logits.npz (and what `reporter` writes) into `out_dir` atomically."""
     from pipeline.fsutil import atomic_dir
 
     check_replaceable(out_dir, PARITY_JSON, "parity report")
@@ -444,10 +446,8 @@ def write_parity(report: dict, logits: dict, out_dir: str | Path, data: EvalSet,
         np.savez_compressed(tmp / LOGITS_NPZ, **logits,
                             labels=np.asarray(data.labels if data.labels is not None else [], dtype=np.int64))
         (tmp / PARITY_JSON).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        if write_report:
-            from pipeline.report import write_reports
-
-            write_reports(report, logits, tmp)
+        if reporter is not None:
+            reporter(report, logits, tmp)
 
 
 def read_parity(parity_dir: str | Path) -> dict:

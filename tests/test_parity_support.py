@@ -66,8 +66,10 @@ def tiny_run(tmp_path_factory) -> dict:
                      ft, seed=1, progress=False)
     convert_all(root / "student", root / "convert", max_seq_length=L, calibration_texts=train.texts,
                 num_calibration=50, progress=False)
+    from pipeline.report import write_reports
+
     report = run_parity(root / "teacher", root / "student", root / "convert", cfg,
-                        out_dir=root / "parity", progress=False)
+                        out_dir=root / "parity", progress=False, reporter=write_reports)
     # the dev rows parity used, as a file (for `evaluate` and CLI tests)
     dev_file = root / "dev200.tsv"
     dev_file.write_text("sentence\tlabel\n" + "".join(f"{t}\t{LABELS[y]}\n" for t, y in

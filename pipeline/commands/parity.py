@@ -46,10 +46,13 @@ def run(args) -> int:
     if args.backends:
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     out = Path(args.out) if args.out else paths["parity"]
+    from pipeline.report import write_reports
+
     report = run_parity(Path(args.teacher) if args.teacher else teacher_dir(cfg),
                         Path(args.student) if args.student else paths["student"],
                         Path(args.artifacts) if args.artifacts else paths["convert"],
-                        cfg, out_dir=out, backends=backends, progress=not args.no_progress)
+                        cfg, out_dir=out, backends=backends, progress=not args.no_progress,
+                        reporter=write_reports)
     print(summary_table(report))
     print(f"\nreport: {out / 'report.html'} ({report['data']['n']} examples, {report['seconds']:.0f} s)")
     raise_if_failed(report)
