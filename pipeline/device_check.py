@@ -347,7 +347,7 @@ def device_check(bundle_dir, cpus, env: ArmEnv, threads: int = 1, timeout: float
                  junit: Optional[Path] = None, say: Say = _stderr) -> list[Result]:
     """Run, compare, write the JUnit report; return the results (no exception for breaches:
     see `raise_on_failure`)."""
-    bundle = load_bundle(bundle_dir)
+    bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
     check_cpus(env, cpus)
     say(f"[arm64] {len(bundle.models)} TFLite model(s) x {len(bundle.cases)} golden cases x "
         f"{len(cpus)} emulated CPU(s): {', '.join(cpus)}")
@@ -374,7 +374,7 @@ def device_check(bundle_dir, cpus, env: ArmEnv, threads: int = 1, timeout: float
     seconds = time.monotonic() - t0
     if junit:
         first = runs[cpus[0]].env
-        props = {"bundle": str(Path(bundle_dir).resolve()), "qemu": env.info.get("qemu", ""),
+        props = {"bundle": str(bundle.dir.resolve()), "qemu": env.info.get("qemu", ""),
                  "ai_edge_litert": first.get("ai_edge_litert", ""), "numpy": first.get("numpy", ""),
                  "python": first.get("python", ""), "threads": threads}
         Path(junit).parent.mkdir(parents=True, exist_ok=True)
@@ -390,6 +390,6 @@ def raise_on_failure(results: list[Result]) -> None:
     for r in failed:
         dp = "" if r.dotprod is None else (" (dotprod)" if r.dotprod else " (no dotprod)")
         reasons = r.reasons()
-        more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        msgs.append(f"{r.backend} on {r.cpu}{dp}: {reasons[0]}{more}")
-    raise GateFailure("device-check failed: " + "; ".join(msgs))
+        more = f"; +{len(reasons) - 3} more" if len(reasons) > 3 else ""
+        msgs.append(f"{r.backend} on {r.cpu}{dp}: {'; '.join(reasons[:3])}{more}")
+    raise GateFailure("device-check failed: " + " | ".join(msgs))

@@ -45,7 +45,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from pipeline.arm.env import ensure_env
-    from pipeline.device_check import device_check, raise_on_failure, table
+    from pipeline.device_check import device_check, load_bundle, raise_on_failure, table
     from pipeline.errors import BertEdgeError
 
     def say(msg: str) -> None:
@@ -54,6 +54,7 @@ def run(args) -> int:
 
     if args.threads < 1:
         raise BertEdgeError("--threads must be >= 1")
+    bundle = None if args.setup_only else load_bundle(args.bundle)  # a bad bundle fails before any set-up
     t0 = time.monotonic()
     env = ensure_env(args.env_dir, say=say)
     if args.setup_only:
@@ -66,7 +67,7 @@ def run(args) -> int:
         return 0
     setup = time.monotonic() - t0
     cpus = [c.strip() for c in args.cpus.split(",") if c.strip()]
-    results = device_check(Path(args.bundle), cpus, env, threads=args.threads, timeout=args.timeout,
+    results = device_check(bundle, cpus, env, threads=args.threads, timeout=args.timeout,
                            junit=Path(args.junit) if args.junit else None, say=say)
     print(table(results))
     total = time.monotonic() - t0
