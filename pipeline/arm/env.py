@@ -177,7 +177,10 @@ def _debian_sysroot(work: Path, sysroot: Path, say: Say) -> list[dict]:
     (work / "status").write_text("")
     opts = _apt_options(work)
     say("[arm64] apt-get update (arm64 package lists, private state)")
-    _run(["apt-get", "-q", *opts, "update"], "apt-get update (arm64)")
+    try:
+        _run(["apt-get", "-q", *opts, "update"], "apt-get update (arm64)")
+    except BertEdgeError as e:  # e.g. a third-party source without arm64: the download decides
+        say(f"[arm64] warning: {e}")
     say(f"[arm64] apt-get download: {', '.join(DEBIAN_PACKAGES)} and dependencies")
     _run(["apt-get", "-q", "-y", *opts, "install", "--download-only", "--no-install-recommends",
           *DEBIAN_PACKAGES], "apt-get install --download-only (arm64)",
