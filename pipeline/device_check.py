@@ -115,20 +115,37 @@ class CpuRun:
     wall: float = 0.0
 
 
+def _no_core_dumps() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crashing model leaves no qemu_*.core
+
+
 def run_on_cpu(env: ArmEnv, cpu: str, bundle: Bundle, threads: int, timeout: float, say: Say) -> CpuRun:
-    """Every TFLite model of the bundle on every golden case, in one emulated arm64 process."""
-    cmd = env.command(cpu, str(RUNNER), "--golden", str(bundle.dir / bundle.manifest.get("golden", {}).get("file", "golden.jsonl")),
-                      "--threads", str(threads),
-                      *[a for m in bundle.models for a in ("--model", f"{m['backend']}={bundle.dir / m['file']}")])
+    """Every TFLite model of the bundle on every golden case, in one emulated arm64 process; when
+    the native runtime crashes on a model, the models after it run in a fresh process."""
     run = CpuRun(cpu)
+    todo = list(bundle.models)
+    while todo:
+        _run_models(env, cpu, bundle, todo, threads, timeout, say, run)
+        todo = [m for m in todo if m["backend"] not in run.logits and m["backend"] not in run.errors]
+    return run
+
+
+def _run_models(env: ArmEnv, cpu: str, bundle: Bundle, models: list, threads: int, timeout: float,
+                say: Say, run: CpuRun) -> None:
+    golden = bundle.dir / (bundle.manifest.get("golden") or {}).get("file", "golden.jsonl")
+    cmd = env.command(cpu, str(RUNNER), "--golden", str(golden), "--threads", str(threads),
+                      *[a for m in models for a in ("--model", f"{m['backend']}={bundle.dir / m['file']}")])
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env.environ())
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env.environ(), preexec_fn=_no_core_dumps)
     err_lines: list[str] = []
     reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
     reader.start()
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
-    current = None
+    current, started = None, False
     n = len(bundle.cases)
     try:
         for line in proc.stdout:
@@ -138,7 +155,7 @@ def run_on_cpu(env: ArmEnv, cpu: str, bundle: Bundle, threads: int, timeout: flo
                 continue
             kind, b = ev.get("event"), ev.get("backend")
             if kind == "env":
-                run.env = ev
+                run.env, started = ev, True
             elif kind == "start":
                 current = b
                 run.logits[b] = {}
@@ -159,22 +176,24 @@ def run_on_cpu(env: ArmEnv, cpu: str, bundle: Bundle, threads: int, timeout: flo
             proc.kill()
             proc.wait()
     reader.join(timeout=5)
-    run.wall = time.monotonic() - t0
-    run.xnnpack = any("XNNPACK delegate" in l for l in err_lines)
+    wall = time.monotonic() - t0
+    run.wall += wall
+    run.xnnpack = run.xnnpack or any("XNNPACK delegate" in l for l in err_lines)
     if rc != 0:
         tail = [l.strip() for l in err_lines if l.strip()]
-        why = (f"killed after {timeout:.0f} s" if rc == -9 and run.wall >= timeout - 1 else
-               f"crashed (signal {-rc})" if rc < 0 else f"exit {rc}")
-        if not run.env:  # never got to the models: the environment is broken
+        timed_out = rc == -9 and wall >= timeout - 1
+        why = (f"was stopped after {timeout:.0f} s (--timeout)" if timed_out else
+               f"crashed (signal {-rc})" if rc < 0 else f"failed (exit {rc})")
+        if not started:  # never got to the models: the environment is broken
             raise BertEdgeError(f"arm64 python on {cpu} {why}: {tail[-1] if tail else 'no output'}")
-        crashed = current or next((m["backend"] for m in bundle.models
-                                   if m["backend"] not in run.logits), None)
+        crashed = current or next((m["backend"] for m in models if m["backend"] not in run.logits), None)
         if crashed:
             run.errors[crashed] = f"the arm64 runtime {why} while running it" + (f" ({tail[-1]})" if tail else "")
-        for m in bundle.models:  # backends after the crash never ran
-            if m["backend"] not in run.logits and m["backend"] not in run.errors:
-                run.errors[m["backend"]] = f"not run: the arm64 process {why} before it"
-    return run
+            run.logits.pop(crashed, None)
+        if timed_out:  # no retry of the rest: the time is spent
+            for m in models:
+                if m["backend"] not in run.logits and m["backend"] not in run.errors:
+                    run.errors[m["backend"]] = f"not run: the arm64 process {why}"
 
 
 @dataclass

@@ -149,3 +149,26 @@ def test_arm_runner_imports_only_numpy_and_litert():
         elif isinstance(node, ast.ImportFrom):
             mods.add(node.module.split(".")[0])
     assert mods - set(sys.stdlib_module_names) == {"numpy", "ai_edge_litert"}
+
+
+def test_a_crashing_model_fails_its_backend_and_the_others_still_run(cli, bundle, tmp_path):
+    """A model the arm64 runtime crashes on (here: truncated, with the manifest's sha256 updated
+    to match) fails that backend on that CPU (exit 3); the other backends run in a fresh process."""
+    from pipeline.parity import sha256_file
+
+    bad = tmp_path / "assets"
+    shutil.copytree(bundle, bad)
+    f = bad / "model_int8.tflite"
+    f.write_bytes(f.read_bytes()[:2000])
+    manifest = json.loads((bad / "manifest.json").read_text())
+    for m in manifest["models"]:
+        if m["file"] == f.name:
+            m["sha256"] = sha256_file(f)
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    code, out, err = cli("device-check", "--bundle", bad, "--cpus", "cortex-a53", "--no-progress")
+    assert code == 3, err
+    assert "error: device-check failed: tflite_int8 on cortex-a53 (no dotprod): the arm64 runtime" in err
+    assert "tflite_fp32" not in err.splitlines()[-1]
+    rows = _table_rows(out)
+    assert rows[("tflite_int8", "cortex-a53")][-1] == "FAIL" and rows[("tflite_fp32", "cortex-a53")][-1] == "PASS"
+    assert not list(bad.parent.glob("*.core")) and not list(bad.glob("*.core"))

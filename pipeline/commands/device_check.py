@@ -17,7 +17,7 @@ DESCRIPTION = (
     "within max_abs_logit_diff, argmax agreement >= min_argmax_agreement. Prints a table of max "
     "|logit diff| host vs arm64 per backend and CPU; --junit writes a JUnit XML report. "
     "The arm64 environment (Debian arm64 python3.11, sha256-pinned aarch64 wheels of numpy and "
-    "ai-edge-litert) is built on first use into build/arm64/ (about 30 s and 110 MB; needs "
+    "ai-edge-litert) is built on first use into build/arm64/ (about 30 s and 150 MB; needs "
     "apt-get and qemu-user-static, which is installed when missing and running as root). "
     "Exit 0 all passed, 3 a tolerance breach (names case, backend and CPU), 2 a bad bundle or "
     "an arm64 environment that cannot be set up.")
