@@ -27,6 +27,7 @@ from pipeline.errors import BertEdgeError, GateFailure
 
 RUNNER = Path(__file__).resolve().parent / "arm" / "golden_runner.py"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+PROGRESS_EVERY = 20.0  # seconds between progress lines while one backend runs
 Say = Callable[[str], None]
 
 
@@ -145,7 +146,7 @@ def _run_models(env: ArmEnv, cpu: str, bundle: Bundle, models: list, threads: in
     reader.start()
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
-    current, started = None, False
+    current, started, last = None, False, time.monotonic()
     n = len(bundle.cases)
     try:
         for line in proc.stdout:
@@ -157,11 +158,14 @@ def _run_models(env: ArmEnv, cpu: str, bundle: Bundle, models: list, threads: in
             if kind == "env":
                 run.env, started = ev, True
             elif kind == "start":
-                current = b
+                current, last = b, time.monotonic()
                 run.logits[b] = {}
                 say(f"[arm64 {cpu}] {b}: {n} golden cases ...")
             elif kind == "case":
                 run.logits[b][ev["index"]] = ev["logits"]
+                if time.monotonic() - last >= PROGRESS_EVERY:
+                    last = time.monotonic()
+                    say(f"[arm64 {cpu}] {b}: {len(run.logits[b])}/{n} cases")
             elif kind == "done":
                 run.seconds[b] = ev.get("seconds")
                 current = None

@@ -59,6 +59,17 @@ CPUS = {
     "neoverse-n1": "ARMv8.2-A NEON + dot-product (server twin of the A76)",
     "max": "every feature qemu emulates: dot-product, i8mm, SVE2, bf16 (newest cores)",
 }
+# /proc/cpuinfo as the real core reports it (MIDR part, Features). qemu-user passes the host's
+# x86 /proc/cpuinfo through, so XNNPACK's cpuinfo would see an unknown core and skip the
+# micro-kernels tuned per core (e.g. Cortex-A53 GEMMs); `-L DIR` serves DIR/proc/cpuinfo
+# instead, so each CPU gets a view of the sysroot with its own. ISA features (dot-product) come
+# from AT_HWCAP, which qemu sets from the -cpu model.
+_FEAT_V80 = "fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid"
+_FEAT_V82 = "fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp ssbs"
+CPUINFO = {"cortex-a53": ("0x0", "0xd03", "4", _FEAT_V80),
+           "cortex-a76": ("0x4", "0xd0b", "1", _FEAT_V82),
+           "neoverse-n1": ("0x4", "0xd0c", "1", _FEAT_V82)}
+_SYSROOT_TOP = ("bin", "etc", "lib", "sbin", "usr", "var")
 DEFAULT_CPUS = ("cortex-a53", "cortex-a76")
 
 Say = Callable[[str], None]
@@ -86,8 +97,31 @@ class ArmEnv:
     def python(self) -> Path:
         return self.sysroot / "usr" / "bin" / f"python{PY_VERSION}"
 
+    def view(self, cpu: str) -> Path:
+        """The -L prefix for `cpu`: the sysroot itself, or (for a core in CPUINFO) a directory
+        of links to it plus that core's proc/cpuinfo (one entry per host CPU)."""
+        if cpu not in CPUINFO:
+            return self.sysroot
+        variant, part, rev, feats = CPUINFO[cpu]
+        view = self.root / "cpu" / cpu
+        text = "".join(f"processor\t: {i}\nBogoMIPS\t: 50.00\nFeatures\t: {feats}\nCPU implementer\t: 0x41\n"
+                       f"CPU architecture: 8\nCPU variant\t: {variant}\nCPU part\t: {part}\n"
+                       f"CPU revision\t: {rev}\n\n" for i in range(os.cpu_count() or 1))
+        info = view / "proc" / "cpuinfo"
+        if not info.is_file() or info.read_text() != text:
+            (view / "proc").mkdir(parents=True, exist_ok=True)
+            for top in _SYSROOT_TOP:
+                link = view / top
+                if (self.sysroot / top).exists() and not link.is_symlink():
+                    try:
+                        link.symlink_to(Path("..", "..", "sysroot", top))
+                    except FileExistsError:  # a parallel run made it
+                        pass
+            info.write_text(text)
+        return view
+
     def command(self, cpu: str, *args: str) -> list[str]:
-        return [self.qemu, "-L", str(self.sysroot), "-cpu", cpu, str(self.python), *args]
+        return [self.qemu, "-L", str(self.view(cpu)), "-cpu", cpu, str(self.python), *args]
 
     def environ(self) -> dict:
         """A clean environment for the arm64 python: no host PYTHON*/LD_* variables."""
