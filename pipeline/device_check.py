@@ -98,7 +98,7 @@ def load_bundle(bundle_dir: Path | str) -> Bundle:
             lg = (row.get("logits") or {}).get(m["backend"])
             if not isinstance(lg, list) or not lg:
                 raise BertEdgeError(f"{gpath}:{ln}: no host logits for {m['backend']}")
-        row["_line"] = ln
+        row["_line"], row["_index"] = ln, len(cases)
         cases.append(row)
     if not cases:
         raise BertEdgeError(f"{gpath}: no golden cases")
@@ -137,6 +137,7 @@ def _run_models(env: ArmEnv, cpu: str, bundle: Bundle, models: list, threads: in
                 say: Say, run: CpuRun) -> None:
     golden = bundle.dir / (bundle.manifest.get("golden") or {}).get("file", "golden.jsonl")
     cmd = env.command(cpu, str(RUNNER), "--golden", str(golden), "--threads", str(threads),
+                      "--cases", ",".join(str(r["_index"]) for r in bundle.cases),
                       *[a for m in models for a in ("--model", f"{m['backend']}={bundle.dir / m['file']}")])
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -271,7 +272,8 @@ def compare(bundle: Bundle, runs: list[CpuRun]) -> list[Result]:
             error = run.errors.get(b)
             got = run.logits.get(b, {})
             if not error:
-                for i, row in enumerate(bundle.cases):
+                for row in bundle.cases:
+                    i = row["_index"]
                     host = [float(x) for x in row["logits"][b]]
                     dev = got.get(i)
                     err, diff, agree = None, float("inf"), False
@@ -366,11 +368,23 @@ def check_cpus(env: ArmEnv, cpus: list[str]) -> None:
                             f"(choose from {', '.join(offered)})")
 
 
+def spread(cases: list, n: Optional[int]) -> list:
+    """At most `n` cases evenly spread over the golden file (the first and the last included:
+    golden.jsonl ends with the overlong and the accented case)."""
+    if not n or n >= len(cases):
+        return cases
+    if n < 1:
+        raise BertEdgeError("--cases must be >= 1")
+    picks = np.unique(np.linspace(0, len(cases) - 1, n).round().astype(int))
+    return [cases[i] for i in picks]
+
+
 def device_check(bundle_dir, cpus, env: ArmEnv, threads: int = 1, timeout: float = 1800,
-                 junit: Optional[Path] = None, say: Say = _stderr) -> list[Result]:
+                 junit: Optional[Path] = None, say: Say = _stderr, max_cases: Optional[int] = None) -> list[Result]:
     """Run, compare, write the JUnit report; return the results (no exception for breaches:
     see `raise_on_failure`)."""
     bundle = bundle_dir if isinstance(bundle_dir, Bundle) else load_bundle(bundle_dir)
+    bundle = Bundle(bundle.dir, bundle.manifest, bundle.models, spread(bundle.cases, max_cases))
     check_cpus(env, cpus)
     say(f"[arm64] {len(bundle.models)} TFLite model(s) x {len(bundle.cases)} golden cases x "
         f"{len(cpus)} emulated CPU(s): {', '.join(cpus)}")

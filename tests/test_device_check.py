@@ -165,10 +165,19 @@ def test_a_crashing_model_fails_its_backend_and_the_others_still_run(cli, bundle
         if m["file"] == f.name:
             m["sha256"] = sha256_file(f)
     (bad / "manifest.json").write_text(json.dumps(manifest))
-    code, out, err = cli("device-check", "--bundle", bad, "--cpus", "cortex-a53", "--no-progress")
+    code, out, err = cli("device-check", "--bundle", bad, "--cpus", "cortex-a53", "--cases", "2", "--no-progress")
     assert code == 3, err
     assert "error: device-check failed: tflite_int8 on cortex-a53 (no dotprod): the arm64 runtime" in err
     assert "tflite_fp32" not in err.splitlines()[-1]
     rows = _table_rows(out)
     assert rows[("tflite_int8", "cortex-a53")][-1] == "FAIL" and rows[("tflite_fp32", "cortex-a53")][-1] == "PASS"
+    assert rows[("tflite_fp32", "cortex-a53")][4] == "2"  # --cases 2
     assert not list(bad.parent.glob("*.core")) and not list(bad.glob("*.core"))
+
+
+def test_cases_subset_spreads_over_the_golden_file():
+    from pipeline.device_check import spread
+
+    rows = list(range(32))
+    assert spread(rows, None) == rows and spread(rows, 40) == rows
+    assert spread(rows, 2) == [0, 31] and spread(rows, 5) == [0, 8, 16, 23, 31]

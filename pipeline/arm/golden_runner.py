@@ -2,7 +2,7 @@
 ai_edge_litert (the arm64 wheels), never the pipeline.
 
     python3.11 golden_runner.py --golden golden.jsonl --model tflite_int8=model_int8.tflite \
-        [--model ...] [--threads 1]
+        [--model ...] [--threads 1] [--cases 0,5,9]
 
 Writes JSON lines to stdout, flushed one by one, so the host can tell which backend was running
 if the native runtime crashes:
@@ -83,7 +83,7 @@ def run_backend(backend, path, cases, threads):
     except Exception as e:  # the host turns this into a failure of this backend on this CPU
         emit(event="error", backend=backend, message=f"cannot load {path}: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}")
         return
-    for i, case in enumerate(cases):
+    for i, case in cases:
         for n in INPUT_NAMES:
             d = ins[n]
             it.set_tensor(d["index"], np.asarray([case[n]], dtype=d["dtype"]))
@@ -101,6 +101,7 @@ def main(argv=None):
     ap.add_argument("--golden", required=True)
     ap.add_argument("--model", action="append", default=[], metavar="BACKEND=PATH")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cases", help="comma-separated 0-based case indices (default: all)")
     args = ap.parse_args(argv)
     import ai_edge_litert
 
@@ -109,7 +110,10 @@ def main(argv=None):
          numpy=np.__version__, ai_edge_litert=getattr(ai_edge_litert, "__version__", "?"),
          hwcap=hw, features=feats)
     with open(args.golden, encoding="utf-8") as fh:
-        cases = [json.loads(line) for line in fh if line.strip()]
+        cases = list(enumerate(json.loads(line) for line in fh if line.strip()))
+    if args.cases:
+        keep = {int(i) for i in args.cases.split(",")}
+        cases = [c for c in cases if c[0] in keep]
     for spec in args.model:
         backend, _, path = spec.partition("=")
         run_backend(backend, path, cases, args.threads)
