@@ -181,3 +181,22 @@ def test_cases_subset_spreads_over_the_golden_file():
     rows = list(range(32))
     assert spread(rows, None) == rows and spread(rows, 40) == rows
     assert spread(rows, 2) == [0, 31] and spread(rows, 5) == [0, 8, 16, 23, 31]
+
+
+def test_an_environment_that_cannot_be_built_exits_2(cli, bundle, tmp_path, monkeypatch):
+    """No apt-get on PATH (qemu still there): one error line, exit 2, nothing half-built."""
+    import os
+
+    from pipeline.arm.env import find_qemu
+
+    qemu = find_qemu()
+    assert qemu, "qemu-user-static is not installed (make arm-deps)"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    os.symlink(qemu, bin_dir / os.path.basename(qemu))
+    monkeypatch.setenv("PATH", str(bin_dir))
+    env_dir = tmp_path / "arm64"
+    code, _, err = cli("device-check", "--bundle", bundle, "--env-dir", env_dir, "--no-progress")
+    assert code == 2, err
+    assert err.strip().splitlines()[-1].startswith("error: arm64 environment: apt-get and dpkg-deb are needed")
+    assert not env_dir.exists() and not (tmp_path / ".arm64.building").exists()
