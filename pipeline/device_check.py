@@ -411,7 +411,7 @@ def device_check(bundle_dir, cpus, env: ArmEnv, threads: int = 1, timeout: float
     seconds = time.monotonic() - t0
     if junit:
         first = runs[cpus[0]].env
-        props = {"bundle": str(bundle.dir.resolve()), "qemu": env.info.get("qemu", ""),
+        props = {"bundle": str(bundle.dir.resolve()), "qemu": qemu_version(env.qemu),
                  "ai_edge_litert": first.get("ai_edge_litert", ""), "numpy": first.get("numpy", ""),
                  "python": first.get("python", ""), "threads": threads}
         Path(junit).parent.mkdir(parents=True, exist_ok=True)
