@@ -306,7 +306,7 @@ def table(results: list[Result]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def junit_xml(results: list[Result], props: dict, seconds: float) -> str:
+def junit_xml(results: list[Result], props: dict, seconds: float, cpu_props: Optional[dict] = None) -> str:
     """One <testsuite> per emulated CPU; one <testcase> per backend x golden case (classname
     `device_check.<cpu>.<backend>`), plus one per backend for the argmax agreement (or the load
     error)."""
@@ -349,7 +349,8 @@ def junit_xml(results: list[Result], props: dict, seconds: float) -> str:
     for cpu, n, nf, cases in suites:
         out.append(f'  <testsuite name={quoteattr(f"device-check {cpu}")} tests="{n}" failures="{nf}" errors="0">')
         out.append("    <properties>")
-        for k, v in list(props.items()) + [("cpu", f"{cpu}: {CPUS.get(cpu, '')}")]:
+        extra = [("cpu", f"{cpu}: {CPUS.get(cpu, '')}")] + list(((cpu_props or {}).get(cpu) or {}).items())
+        for k, v in list(props.items()) + extra:
             out.append(f"      <property name={quoteattr(str(k))} value={quoteattr(str(v))}/>")
         out.append("    </properties>")
         out.extend(cases)
@@ -415,7 +416,9 @@ def device_check(bundle_dir, cpus, env: ArmEnv, threads: int = 1, timeout: float
                  "ai_edge_litert": first.get("ai_edge_litert", ""), "numpy": first.get("numpy", ""),
                  "python": first.get("python", ""), "threads": threads}
         Path(junit).parent.mkdir(parents=True, exist_ok=True)
-        Path(junit).write_text(junit_xml(results, props, seconds), encoding="utf-8")
+        cpu_props = {c: {"hwcap": " ".join(k for k, v in (runs[c].env.get("features") or {}).items() if v) or "-",
+                         "xnnpack": "yes" if runs[c].xnnpack else "no"} for c in cpus}
+        Path(junit).write_text(junit_xml(results, props, seconds, cpu_props), encoding="utf-8")
     return results
 
 

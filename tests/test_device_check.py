@@ -86,7 +86,8 @@ def test_device_check_passes_on_both_emulated_cpus(cli, bundle, tmp_path):
         assert len(cases) == len(BACKENDS) * (len(TEXTS) + 1) == int(s.get("tests"))
         assert {c.get("classname") for c in cases} == {f"device_check.{s.get('name').split()[1]}.{b}" for b in BACKENDS}
         props = {p.get("name"): p.get("value") for p in s.iter("property")}
-        assert props["ai_edge_litert"] == "2.1.0" and "qemu" in props["qemu"]
+        assert props["ai_edge_litert"] == "2.1.0" and "qemu" in props["qemu"] and props["xnnpack"] == "yes"
+        assert ("asimddp" in props["hwcap"].split()) == (s.get("name") == "device-check cortex-a76")
 
 
 def test_tampered_golden_logit_fails_naming_case_backend_and_cpu(cli, bundle, tmp_path):
