@@ -7,7 +7,7 @@ STAMP := $(VENV)/.bert-edge-installed
 CONFIG ?= configs/demo.yaml
 JUNIT_JAR := /usr/share/java/junit4.jar
 
-.PHONY: venv demo test pytest java-test java-deps clean
+.PHONY: venv demo test pytest java-test java-deps arm-deps arm-env device-check clean
 
 $(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (bert-edge needs Python 3.11)"; exit 1; }
@@ -27,10 +27,24 @@ java-deps:
 	@if [ -f android_demo/host-tests.sh ] && [ ! -f $(JUNIT_JAR) ]; then \
 	  echo "installing junit4"; apt-get update -qq && apt-get install -y -qq junit4; fi
 
+# qemu-user-static runs LiteRT's arm64 build for `bert-edge device-check` (tests/test_device_check.py).
+arm-deps:
+	@if ! command -v qemu-aarch64-static >/dev/null && ! command -v qemu-aarch64 >/dev/null; then \
+	  echo "installing qemu-user-static"; apt-get update -qq && apt-get install -y -qq qemu-user-static; fi
+
+# The arm64 python + aarch64 wheels, cached in build/arm64/ (device-check also builds it on first use).
+arm-env: venv arm-deps
+	$(VENV)/bin/bert-edge device-check --setup-only
+
+# Edge-device parity of the bundle (default: the app's assets) on emulated arm64 CPUs.
+BUNDLE ?= android_demo/app/src/main/assets
+device-check: arm-env
+	$(VENV)/bin/bert-edge device-check --bundle $(BUNDLE) --junit build/device-check.xml
+
 demo: venv
 	HF_HUB_OFFLINE=1 $(VENV)/bin/bert-edge run --config $(CONFIG)
 
-pytest: venv
+pytest: venv arm-deps
 	HF_HUB_OFFLINE=1 $(VPY) -m pytest
 
 java-test: venv java-deps

@@ -20,6 +20,7 @@ COMMANDS = {
     "bundle": "pipeline.commands.bundle",
     "evaluate": "pipeline.commands.evaluate",
     "bench": "pipeline.commands.bench",
+    "device-check": "pipeline.commands.device_check",
 }
 
 EPILOG = """\
