@@ -92,8 +92,8 @@ def check_output_dir(path: str | Path, what: str, marker: Optional[str] = None,
         visible = sorted(p.name for p in d.iterdir() if p.name not in OWN_RECORDS)
         if visible and not is_ours(d, marker):
             shown = ", ".join(visible[:3]) + (", ..." if len(visible) > 3 else "")
-            raise BertEdgeError(f"{label}: not empty ({shown}) and not a previous {what} output of "
-                                "bert-edge; refusing to write there: choose a new or empty directory")
+            raise BertEdgeError(f"{label} is not empty and is not a {what} directory written by bert-edge "
+                                f"(it holds {shown}); refusing to write there: choose a new or empty directory")
         _probe_writable(d, label)  # its files are moved into the new output
     parent = _nearest_existing(d.parent)
     if not parent.is_dir():

@@ -95,10 +95,10 @@ THREE = "sentence\tlabel\na\tx\nb\ty\nc\tz\n"
 # (id, argv, {file: content}, exit code, pattern the one error line must match)
 CASES = [
     # --- finetune-teacher: output directory ------------------------------------------------
-    ("ft-out-foreign-dir", FT + ["--out", "user"], {}, 2, r"--out user: not empty \(notes.txt\) and not a previous teacher output"),
+    ("ft-out-foreign-dir", FT + ["--out", "user"], {}, 2, r"--out user is not empty and is not a teacher directory written by bert-edge \(it holds notes.txt\)"),
     ("ft-out-is-file", FT + ["--out", "afile"], {}, 2, r"--out afile: exists and is not a directory"),
     ("ft-out-under-file", FT + ["--out", "afile/teacher"], {}, 2, r"--out afile/teacher: .*afile is a file, not a directory"),
-    ("ft-out-dot", FT + ["--out", "."], {}, 2, r"--out \.: not empty"),
+    ("ft-out-dot", FT + ["--out", "."], {}, 2, r"--out \. is not empty and is not a teacher directory"),
     # --- finetune-teacher: labels ----------------------------------------------------------
     ("ft-one-class", FT + ["--train", "one.tsv"], {"one.tsv": ONE_LABEL}, 2, r"one.tsv:2: every label is 'positive' \(6 rows"),
     ("ft-nan-label", FT + ["--train", "nan.tsv"], {"nan.tsv": NAN_LABEL}, 2, r"nan.tsv:3: label 'nan' is a missing value"),
@@ -135,7 +135,7 @@ CASES = [
     ("ft-teacher-missing", ["finetune-teacher", "--teacher", "./no/such/dir", "--output-dir", "run"], {}, 2, r"no/such/dir"),
     ("ft-format-unknown", FT + ["--train", "x.parquet"], {"x.parquet": "a"}, 2, r"x.parquet: cannot tell the format"),
     # --- distill ---------------------------------------------------------------------------
-    ("di-out-foreign-dir", DID + ["--out", "user"], {}, 2, r"--out user: not empty \(notes.txt\) and not a previous student output"),
+    ("di-out-foreign-dir", DID + ["--out", "user"], {}, 2, r"--out user is not empty and is not a student directory written by bert-edge \(it holds notes.txt\)"),
     ("di-out-is-file", DID + ["--out", "afile"], {}, 2, r"--out afile: exists and is not a directory"),
     ("di-teacher-no-data", DI, {}, 2, r"--teacher .*: no training data given .*pass --train FILE"),
     ("di-temperature-nan", DID + ["--temperature", "nan"], {}, 2, r"'distill.temperature' must be a finite number, got nan"),
@@ -190,14 +190,14 @@ CASES = [
     ("pa-min-agreement-2", PA + ["--min-agreement", "2"], {}, 2, r"'parity.min_agreement' must be <= 1, got 2"),
     ("pa-fp32-diff-inf", PA + ["--max-fp32-abs-diff", "inf"], {}, 2, r"'parity.max_fp32_abs_diff' must be a finite number, got inf"),
     ("pa-max-examples-negative", PA + ["--max-examples", "-1"], {}, 2, r"'parity.max_examples' must be >= 0, got -1"),
-    ("pa-out-foreign-dir", PA + ["--out", "user"], {}, 2, r"user: not empty \(notes.txt\) and not a previous parity report output"),
+    ("pa-out-foreign-dir", PA + ["--out", "user"], {}, 2, r"user is not empty and is not a parity report directory .*notes.txt"),
     ("pa-out-is-file", PA + ["--out", "afile"], {}, 2, r"afile: exists and is not a directory"),
     # --- bundle ----------------------------------------------------------------------------
     ("bu-golden-0", BU + ["--golden-cases", "0"], {}, 2, r"'bundle.golden_cases' must be >= 1, got 0"),
     ("bu-golden-word", BU + ["--golden-cases", "nan"], {}, 2, r"argument --golden-cases: invalid int value: 'nan'"),
     ("bu-tolerance-nan", BU + ["--set", "bundle.tolerances={int8: {max_abs_logit_diff: .nan}}"], {}, 2,
      r"'bundle.tolerances.int8.max_abs_logit_diff' must be a finite number"),
-    ("bu-out-foreign-dir", BU + ["--out", "user"], {}, 2, r"user: not empty \(notes.txt\) and not a previous bundle output"),
+    ("bu-out-foreign-dir", BU + ["--out", "user"], {}, 2, r"user is not empty and is not a bundle directory .*notes.txt"),
     ("bu-out-is-file", BU + ["--out", "afile"], {}, 2, r"afile: exists and is not a directory"),
     # --- run -------------------------------------------------------------------------------
     ("ru-agreement-nan", RU + ["--set", "parity.min_agreement=nan"], {}, 2, r"'parity.min_agreement' must be a finite number"),
@@ -205,7 +205,7 @@ CASES = [
     ("ru-seq-inf", RU + ["--config", "c.yaml"], {"c.yaml": "convert:\n  max_seq_length: .inf\n"}, 2, r"'convert.max_seq_length' must be a finite number"),
     ("ru-output-dir-is-file", ["run", "--no-progress", "--output-dir", "afile"], {}, 2, r"afile: exists and is not a directory"),
     ("ru-bundle-dir-foreign", ["run", "--no-progress", "--output-dir", "run", "--set", "bundle.dir=user"], {}, 2,
-     r"user: not empty \(notes.txt\) and not a previous bundle output"),
+     r"user is not empty and is not a bundle directory .*notes.txt"),
     ("ru-to-unknown", RU + ["--to", "deploy"], {}, 2, r"argument --to: invalid choice: 'deploy'"),
     ("ru-one-class", RU + ["--train", "one.tsv"], {"one.tsv": ONE_LABEL}, 2, r"one.tsv:2: every label is 'positive'"),
     # --- convert (argument validation only) ------------------------------------------------

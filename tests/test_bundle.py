@@ -34,7 +34,8 @@ def sha256(path):
 def test_manifest_contract(bundle, run):
     out, manifest = bundle
     assert manifest == read_json(out / "manifest.json")
-    assert sorted(p.name for p in out.iterdir()) == sorted(
+    assert (out / ".bert-edge.json").is_file()  # the list of files bert-edge wrote (output-dir policy)
+    assert sorted(p.name for p in out.iterdir() if p.name != ".bert-edge.json") == sorted(
         ["golden.jsonl", "labels.txt", "manifest.json", "vocab.txt", "model_int8.tflite",
          "model_fp32.tflite", "model_int8.ptl"])
     for key in ("format_version", "pipeline_version", "teacher", "student", "labels", "max_seq_length",

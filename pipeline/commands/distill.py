@@ -90,7 +90,8 @@ def run(args) -> int:
             print(f"using the fine-tuned teacher in {guess}")
     if teacher is not None and not Path(teacher).exists():
         raise BertEdgeError(f"teacher directory not found: {teacher}")
-    if args.teacher and cfg.data.train == "default" and not _trained_on_default(Path(args.teacher)):
+    if (args.teacher and args.config is None and cfg.data.train == "default"
+            and not _trained_on_default(Path(args.teacher))):
         # a teacher for some task and no data: distilling it on the embedded demo set is never
         # what was meant (its labels may not even match)
         raise BertEdgeError(f"--teacher {args.teacher}: no training data given (data.train is the embedded "
