@@ -154,6 +154,54 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+# --- MediaPipe Tasks ---------------------------------------------------------------------------
+
+MEDIAPIPE_BACKENDS = ids(format="tflite", bundlable=True)
+MEDIAPIPE_MIN_AGREEMENT = 0.995  # with the project's LiteRT runner, to call a file MediaPipe-ready
+
+
+def mediapipe_check(path: Path, data: EvalSet, lite_logits: np.ndarray, progress: bool = True) -> dict:
+    """The dev texts through MediaPipe's TextClassifier (raw text, its own tokenizer, the file's
+    metadata) next to the LiteRT runner's logits on our tokenization: accuracy, argmax agreement,
+    max |score diff| (head-0 scores vs softmax of the LiteRT logits). A file is MediaPipe-ready
+    when agreement >= MEDIAPIPE_MIN_AGREEMENT; otherwise `reason` says why. Not a gate rule: the
+    LiteRT path the app ships is gated; this says whether MediaPipe users get the same model."""
+    from converters.mediapipe_text import MediaPipeTextRunner, mediapipe_version
+
+    out = {"ready": False, "version": mediapipe_version(), "min_agreement": MEDIAPIPE_MIN_AGREEMENT}
+    if out["version"] is None:
+        return dict(out, ready=None, reason="not checked: mediapipe is not installed")
+    if data.pairs is not None:
+        return dict(out, reason="pair task: MediaPipe's TextClassifier takes one text")
+    try:
+        runner = MediaPipeTextRunner(path, num_labels=lite_logits.shape[1])
+        with runner:
+            from tqdm.auto import tqdm
+
+            scores = np.concatenate([runner.scores(data.texts[s:s + 50]) for s in tqdm(
+                range(0, len(data), 50), desc=f"parity mediapipe {path.name}", disable=not progress,
+                leave=False)])
+    except BertEdgeError as e:
+        return dict(out, reason=_first_line(e))
+    ref = np.exp(log_softmax(lite_logits)) if runner.head_name != "logits" else lite_logits
+    pred = scores.argmax(-1)
+    out.update(head=runner.head_name, n=len(data),
+               agreement_litert=float(np.mean(pred == lite_logits.argmax(-1))),
+               accuracy=float(np.mean(pred == np.asarray(data.labels))) if data.labels is not None else None,
+               litert_accuracy=(float(np.mean(lite_logits.argmax(-1) == np.asarray(data.labels)))
+                                if data.labels is not None else None),
+               max_abs_score_diff=_finite(np.abs(scores - ref).max()) if len(scores) else None,
+               score_sum_max_dev=_finite(np.abs(scores.sum(-1) - 1).max()) if len(scores) else None)
+    if not np.all(np.isfinite(scores)):
+        out["reason"] = "non-finite or missing scores"
+    elif out["agreement_litert"] < MEDIAPIPE_MIN_AGREEMENT:
+        out["reason"] = (f"agrees with the LiteRT runner on {out['agreement_litert']:.2%} of texts "
+                         f"(< {MEDIAPIPE_MIN_AGREEMENT:.1%})")
+    else:
+        out["ready"] = True
+    return out
+
+
 # --- metrics and gate ------------------------------------------------------------------------
 
 @dataclass
@@ -367,6 +415,10 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
             except Exception as e:  # timing is informative only
                 entry["latency"] = {"error": _first_line(e)}
 
+    for m in models:  # MediaPipe Tasks on the bundlable .tflite files: reported, never gated
+        if m.get("backend") in MEDIAPIPE_BACKENDS and m["name"] in logits:
+            m["mediapipe"] = mediapipe_check(Path(m["path"]), data, logits[m["name"]], progress)
+
     for m in models:
         if m["name"] in logits:
             m.update(model_metrics(logits[m["name"]], logits["teacher"], logits["student"], data.labels))
@@ -503,4 +555,25 @@ def summary_table(report: dict) -> str:
     for m in report["models"]:
         for b in m.get("breaches", []):
             lines.append(f"  {'FAIL' if m.get('required') else 'fail (optional)'}: {b}")
+    lines += mediapipe_lines(report)
     return "\n".join(lines)
+
+
+def mediapipe_lines(report: dict) -> list:
+    """The MediaPipe TextClassifier rows (raw text in) next to the LiteRT runner."""
+    rows = [m for m in report["models"] if m.get("mediapipe")]
+    if not rows:
+        return []
+    v = next((m["mediapipe"]["version"] for m in rows if m["mediapipe"].get("version")), None)
+    lines = [f"MediaPipe TextClassifier {v or ''} (raw text, its own tokenizer) vs LiteRT runner:"]
+    for m in rows:
+        mp = m["mediapipe"]
+        if mp.get("agreement_litert") is None:
+            lines.append(f"  {m['name']:<17} {'not checked' if mp['ready'] is None else 'not MediaPipe-ready'}: "
+                         f"{mp['reason']}")
+            continue
+        lines.append(f"  {m['name']:<17} acc {_fmt(mp.get('accuracy'), '.4f')} (LiteRT "
+                     f"{_fmt(mp.get('litert_accuracy'), '.4f')})  agreement {mp['agreement_litert']:.4f}  "
+                     f"max|score diff| {_fmt(mp.get('max_abs_score_diff'), '.2e')}  "
+                     + ("MediaPipe-ready" if mp["ready"] else f"not MediaPipe-ready: {mp['reason']}"))
+    return lines
