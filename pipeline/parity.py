@@ -555,25 +555,8 @@ def summary_table(report: dict) -> str:
     for m in report["models"]:
         for b in m.get("breaches", []):
             lines.append(f"  {'FAIL' if m.get('required') else 'fail (optional)'}: {b}")
+    from pipeline.report import mediapipe_lines
+
     lines += mediapipe_lines(report)
     return "\n".join(lines)
 
-
-def mediapipe_lines(report: dict) -> list:
-    """The MediaPipe TextClassifier rows (raw text in) next to the LiteRT runner."""
-    rows = [m for m in report["models"] if m.get("mediapipe")]
-    if not rows:
-        return []
-    v = next((m["mediapipe"]["version"] for m in rows if m["mediapipe"].get("version")), None)
-    lines = [f"MediaPipe TextClassifier {v or ''} (raw text, its own tokenizer) vs LiteRT runner:"]
-    for m in rows:
-        mp = m["mediapipe"]
-        if mp.get("agreement_litert") is None:
-            lines.append(f"  {m['name']:<17} {'not checked' if mp['ready'] is None else 'not MediaPipe-ready'}: "
-                         f"{mp['reason']}")
-            continue
-        lines.append(f"  {m['name']:<17} acc {_fmt(mp.get('accuracy'), '.4f')} (LiteRT "
-                     f"{_fmt(mp.get('litert_accuracy'), '.4f')})  agreement {mp['agreement_litert']:.4f}  "
-                     f"max|score diff| {_fmt(mp.get('max_abs_score_diff'), '.2e')}  "
-                     + ("MediaPipe-ready" if mp["ready"] else f"not MediaPipe-ready: {mp['reason']}"))
-    return lines

@@ -167,7 +167,8 @@ def test_parity_mediapipe_check(plain, tmp_path):
     """The parity helper: ready with agreement 1 on a good file; a pair task, a file without
     metadata and a disagreeing runner are each reported not MediaPipe-ready, with the reason."""
     from converters import load_runner
-    from pipeline.parity import EvalSet, mediapipe_check, mediapipe_lines
+    from pipeline.parity import EvalSet, mediapipe_check
+    from pipeline.report import mediapipe_lines
 
     _, dst = _with_metadata(plain)
     arrays = _inputs(plain["student"])
