@@ -1,9 +1,8 @@
 """TFLite Model Metadata, so Google's text-classification stack runs our .tflite files as they are.
 
-MediaPipe Tasks' `TextClassifier` (`com.google.mediapipe:tasks-text`) and the TFLite Task
-Library's `BertNLClassifier` load a BERT classifier only when the file carries Model Metadata:
-the WordPiece vocabulary (their own C++ tokenizer runs on raw text), the label file and which
-input tensor is ids / mask / segment ids. `add_metadata` writes it with MediaPipe's official
+MediaPipe Tasks' `TextClassifier` (`com.google.mediapipe:tasks-text`) loads a BERT classifier
+only when the file carries Model Metadata: the WordPiece vocabulary (its own C++ tokenizer runs
+on raw text), the label file and which input tensor is ids / mask / segment ids. `add_metadata` writes it with MediaPipe's official
 writer (`mediapipe.tasks.python.metadata.metadata_writers`), after the converter produced the
 file and before it is validated, so validation and parity check the final bytes.
 
@@ -12,11 +11,21 @@ post-processing hook, score calibration, is a per-class sigmoid that cannot expr
 over classes. So the file gets a second output, `probabilities` = SOFTMAX(`logits`) (one
 builtin op appended after the graph; `logits` and the `serving_default` signature are
 unchanged, so the project's contract and parity still read logits). It is the FIRST subgraph
-output, which makes it MediaPipe's head 0 (`classifications[0]`, the one apps read) and the
-tensor BertNLClassifier picks (it looks for an output named "probability"... then index 0).
+output, which makes it MediaPipe's head 0 (`classifications[0]`, the one apps read).
+
+The TFLite Task Library's BertNLClassifier (tflite-support 0.4.4, its last release) is not a
+target: it refuses a model with two outputs, its TFLite runtime is too old for the TF 2.19
+converter's int8 op versions (FULLY_CONNECTED v12), and on a one-output fp32 file with this
+metadata its Python build crashed (SIGSEGV) in classify(). Measured here, 2026-12.
 
 The writer pins mediapipe 0.10.21 (the newer 0.10.x/1.x writers fail to import; their
-runtimes read what 0.10.21 writes). It needs numpy<2.
+runtimes read what 0.10.21 writes). It needs numpy<2. Without the package (a numpy-2 stack):
+the metadata is a flatbuffer (`metadata_schema_py_generated.py`, pure Python generated from
+metadata_schema.fbs) in a model buffer named TFLITE_METADATA plus a zip of the associated files
+appended to the model; writing it needs only that schema, `flatbuffers` and `zipfile`. The
+writer's two native helpers are the minimum parser version (a constant for this metadata:
+"1.1.0") and the JSON view used for reading. tflite-support 0.4.4's writer is no way out: it
+has the same native helpers and pins protobuf<4.
 """
 from __future__ import annotations
 
