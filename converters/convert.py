@@ -5,6 +5,7 @@ Steps (each timed; each artifact validated before it gets its final name):
   onnx             export (int32 inputs, explicit mask), onnxsim, validate -> model.onnx
   tflite_graph     onnx2tf builds the TF graph once (no files, no checks we do not need)
   tflite_fp32      TFLite builtins, fp32                           -> model_fp32.tflite
+                   (every .tflite: + softmax `probabilities` output and MediaPipe Model Metadata)
   tflite_int8      dynamic-range int8 (weights incl. embeddings)   -> model_int8.tflite
   tflite_int8_full full int8, calibrated on task texts             -> model_int8_full.tflite
   ptl_int8         dynamic int8 Linear + int8 embeddings, traced   -> model_int8.ptl
@@ -151,7 +152,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
                 threads: Optional[int] = None, approximate_gelu: bool = False,
                 validation_texts: Optional[Sequence[str]] = None,
                 full_int8_mask_value: Optional[float] = None,
-                optional: Sequence[str] = ()) -> dict:
+                optional: Sequence[str] = (), metadata: bool = True) -> dict:
     """Convert `model_dir` to the requested targets (backend ids, default all) in `out_dir`.
 
     Returns the report (also written to `<out_dir>/convert.json`). Raises ConversionError (a
@@ -159,6 +160,8 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
     fails its conversion or validation does not stop the others: its reason goes to the
     report's `failed` section, its files to `<out_dir>/_failed_<target>/`, and no artifact gets
     its final name (the chain's parity gate then reports it and the bundle leaves it out).
+    metadata=True writes MediaPipe/Task Library Model Metadata and a `probabilities` output into
+    every .tflite (converters/tflite_metadata.py) before it is validated.
     """
     quiet_tensorflow()
     targets = parse_targets(targets)
@@ -186,7 +189,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
     try:
         report = _convert(run, model_dir, out_dir, targets, max_seq_length, calibration_texts,
                           num_calibration, threads, approximate_gelu, validation_texts,
-                          full_int8_mask_value)
+                          full_int8_mask_value, metadata)
     except BaseException as e:
         raise run.fail(e)
     finally:
@@ -198,7 +201,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
 
 def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, calibration_texts,
              num_calibration: int, threads, approximate_gelu: bool, validation_texts,
-             full_int8_mask_value) -> dict:
+             full_int8_mask_value, metadata: bool = True) -> dict:
     from converters import onnx_export, validate
     from converters.student import load_student, read_config, width_clashes
 
@@ -305,6 +308,20 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         run.say(f"tflite_graph: onnx2tf graph built and checked, max|dlogit| "
                 f"{graph_check['max_abs_diff']:.2e} ({run.end('tflite_graph', t0):.1f}s)")
 
+        from converters import tflite_metadata
+
+        with_metadata = metadata
+        md_writer = _dist_version("mediapipe")
+        md_version = _dist_version("bert-edge")
+        md_name = (f"bert-edge {student.model_type} {cfg.get('num_hidden_layers')}L-"
+                   f"{cfg.get('hidden_size')}H text classifier ({', '.join(student.labels)})")
+        if with_metadata:
+            why = tflite_metadata.writer_available()
+            if why:
+                raise ConversionError("tflite_graph", f"TFLite metadata needs MediaPipe's writer "
+                                                      f"(mediapipe==0.10.21): {why}; or convert "
+                                                      "with metadata=False")
+
         def tflite_step(backend: str) -> None:
             variant = backend[len("tflite_"):]
             t0 = run.begin(backend)
@@ -327,6 +344,17 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                                           num_threads=threads or 1)
             if variant == "int8_full":
                 extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
+            if with_metadata:
+                # MediaPipe/Task Library metadata + a softmax `probabilities` output, written
+                # BEFORE validation so validation and parity check the file that ships.
+                tm = time.perf_counter()
+                data = tflite_metadata.add_metadata(data, student.tokenizer, student.labels,
+                                                    name=md_name, version=md_version,
+                                                    vocab_file=model_dir / "vocab.txt")
+                extra["metadata"] = {"writer": "mediapipe " + md_writer, "name": md_name,
+                                     "version": md_version,
+                                     "outputs": [tflite_metadata.PROBS_NAME, "logits"],
+                                     "seconds": round(time.perf_counter() - tm, 3)}
             cand = work / ARTIFACTS[backend]
             cand.write_bytes(data)
             t_conv = time.perf_counter() - t0
@@ -394,6 +422,15 @@ def _graph_check(tflite, graph, vset) -> dict:
             "worst_case": vset.kinds[rows[worst]], "cases": len(rows)}
 
 
+def _dist_version(dist: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:
+        return "unknown"
+
+
 def _loadavg():
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -444,6 +481,8 @@ def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
         m = sys.modules.get(mod)
         if m is not None:
             versions[mod] = getattr(m, "__version__", None)
+    if "mediapipe" in sys.modules:
+        versions["mediapipe"] = _dist_version("mediapipe")
     if "ai_edge_litert" not in versions or versions["ai_edge_litert"] is None:
         try:
             from importlib.metadata import version

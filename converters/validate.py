@@ -132,6 +132,7 @@ def _bound(tol, scale: float) -> Optional[float]:
 def check_tflite_format(path: str | Path, max_seq_length: int, step: str) -> dict:
     """Builtin ops only, clean names, int32 [1, L] inputs, float32 logits output."""
     from converters.tflite import tflite_op_counts
+    from converters.tflite_metadata import PROBS_NAME
 
     ops, custom = tflite_op_counts(path)
     if custom:
@@ -145,9 +146,15 @@ def check_tflite_format(path: str | Path, max_seq_length: int, step: str) -> dic
     it = Interpreter(model_path=str(path))
     ins = {d["name"]: d for d in it.get_input_details()}
     outs = {d["name"]: d for d in it.get_output_details()}
-    if sorted(ins) != sorted(INPUT_NAMES) or list(outs) != [OUTPUT_NAME]:
+    # `probabilities` (softmax of logits, for MediaPipe; converters/tflite_metadata.py) may come
+    # with the logits.
+    if sorted(ins) != sorted(INPUT_NAMES) or sorted(outs) not in ([OUTPUT_NAME],
+                                                                  sorted([OUTPUT_NAME, PROBS_NAME])):
         raise ConversionError(step, f"tensor names are inputs {sorted(ins)}, outputs {list(outs)}; "
                                      f"expected {list(INPUT_NAMES)} -> {OUTPUT_NAME}")
+    if PROBS_NAME in outs and (outs[PROBS_NAME]["dtype"] != np.float32 or list(
+            outs[PROBS_NAME]["shape"]) != list(outs[OUTPUT_NAME]["shape"])):
+        raise ConversionError(step, f"output {PROBS_NAME} is not float32 shaped like the logits")
     for n, d in ins.items():
         if d["dtype"] != np.int32 or list(d["shape"]) != [1, max_seq_length]:
             raise ConversionError(step, f"input {n} is {np.dtype(d['dtype']).name} "

@@ -224,6 +224,10 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
             "parity": {k: m.get(k) for k in ("status", "accuracy", "agreement_student",
                                              "agreement_teacher", "max_abs_diff")},
         })
+        mp = m.get("mediapipe")  # MediaPipe Tasks check of a .tflite in parity (pipeline/parity.py)
+        if mp:
+            models[-1]["mediapipe"] = {k: mp.get(k) for k in ("ready", "agreement_litert",
+                                                              "max_abs_score_diff", "reason")}
     manifest = {
         "format_version": FORMAT_VERSION,
         "pipeline_version": __version__,

@@ -7,15 +7,15 @@ example at a time.
 
 Gate (thresholds in `ParityConfig`):
 - every artifact: argmax agreement with the float student >= `min_agreement`;
-- fp32 artifacts (onnx, tflite_fp32): max |logit - float student logit| <= `max_fp32_abs_diff`;
-- int8 artifacts (tflite_int8, tflite_int8_full, ptl_int8): accuracy drop vs the float student
+- fp32 artifacts (registry precision fp32): max |logit - float student logit| <= `max_fp32_abs_diff`;
+- int8 artifacts (registry precision int8): accuracy drop vs the float student
   <= `max_int8_accuracy_drop` points (labeled data only);
 - the float student: accuracy >= `min_teacher_share` x teacher accuracy (labeled data only).
 An artifact that is missing, cannot be loaded, or produces non-finite logits fails too.
 
 A breach of the student or of an artifact in `parity.required` fails the gate (GateFailure,
-exit 3). A breach of any other artifact (by default only `tflite_int8_full`, which is expected to
-be inaccurate) is reported as FAIL and the artifact is kept out of the app bundle.
+exit 3). A breach of any other artifact (by default the registry's optional ones: full int8 and
+the legacy .ptl) is reported as FAIL and the artifact is kept out of the app bundle.
 """
 from __future__ import annotations
 
@@ -152,6 +152,54 @@ def hf_fixed_logits(model, inputs: dict, batch_size: int = 32, desc: str = "",
 def _first_line(e: BaseException) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
+
+
+# --- MediaPipe Tasks ---------------------------------------------------------------------------
+
+MEDIAPIPE_BACKENDS = ids(format="tflite", bundlable=True)
+MEDIAPIPE_MIN_AGREEMENT = 0.995  # with the project's LiteRT runner, to call a file MediaPipe-ready
+
+
+def mediapipe_check(path: Path, data: EvalSet, lite_logits: np.ndarray, progress: bool = True) -> dict:
+    """The dev texts through MediaPipe's TextClassifier (raw text, its own tokenizer, the file's
+    metadata) next to the LiteRT runner's logits on our tokenization: accuracy, argmax agreement,
+    max |score diff| (head-0 scores vs softmax of the LiteRT logits). A file is MediaPipe-ready
+    when agreement >= MEDIAPIPE_MIN_AGREEMENT; otherwise `reason` says why. Not a gate rule: the
+    LiteRT path the app ships is gated; this says whether MediaPipe users get the same model."""
+    from converters.mediapipe_text import MediaPipeTextRunner, mediapipe_version
+
+    out = {"ready": False, "version": mediapipe_version(), "min_agreement": MEDIAPIPE_MIN_AGREEMENT}
+    if out["version"] is None:
+        return dict(out, ready=None, reason="not checked: mediapipe is not installed")
+    if data.pairs is not None:
+        return dict(out, reason="pair task: MediaPipe's TextClassifier takes one text")
+    try:
+        runner = MediaPipeTextRunner(path, num_labels=lite_logits.shape[1])
+        with runner:
+            from tqdm.auto import tqdm
+
+            scores = np.concatenate([runner.scores(data.texts[s:s + 50]) for s in tqdm(
+                range(0, len(data), 50), desc=f"parity mediapipe {path.name}", disable=not progress,
+                leave=False)])
+    except BertEdgeError as e:
+        return dict(out, reason=_first_line(e))
+    ref = np.exp(log_softmax(lite_logits)) if runner.head_name != "logits" else lite_logits
+    pred = scores.argmax(-1)
+    out.update(head=runner.head_name, n=len(data),
+               agreement_litert=float(np.mean(pred == lite_logits.argmax(-1))),
+               accuracy=float(np.mean(pred == np.asarray(data.labels))) if data.labels is not None else None,
+               litert_accuracy=(float(np.mean(lite_logits.argmax(-1) == np.asarray(data.labels)))
+                                if data.labels is not None else None),
+               max_abs_score_diff=_finite(np.abs(scores - ref).max()) if len(scores) else None,
+               score_sum_max_dev=_finite(np.abs(scores.sum(-1) - 1).max()) if len(scores) else None)
+    if not np.all(np.isfinite(scores)):
+        out["reason"] = "non-finite or missing scores"
+    elif out["agreement_litert"] < MEDIAPIPE_MIN_AGREEMENT:
+        out["reason"] = (f"agrees with the LiteRT runner on {out['agreement_litert']:.2%} of texts "
+                         f"(< {MEDIAPIPE_MIN_AGREEMENT:.1%})")
+    else:
+        out["ready"] = True
+    return out
 
 
 # --- metrics and gate ------------------------------------------------------------------------
@@ -369,6 +417,10 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
             except Exception as e:  # timing is informative only
                 entry["latency"] = {"error": _first_line(e)}
 
+    for m in models:  # MediaPipe Tasks on the bundlable .tflite files: reported, never gated
+        if m.get("backend") in MEDIAPIPE_BACKENDS and m["name"] in logits:
+            m["mediapipe"] = mediapipe_check(Path(m["path"]), data, logits[m["name"]], progress)
+
     for m in models:
         if m["name"] in logits:
             m.update(model_metrics(logits[m["name"]], logits["teacher"], logits["student"], data.labels))
@@ -497,4 +549,8 @@ def summary_table(report: dict) -> str:
     for m in report["models"]:
         for b in m.get("breaches", []):
             lines.append(f"  {'FAIL' if m.get('required') else 'fail (optional)'}: {b}")
+    from pipeline.report import mediapipe_lines
+
+    lines += mediapipe_lines(report)
     return "\n".join(lines)
+

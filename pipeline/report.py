@@ -169,6 +169,30 @@ def _thr_lines(report: dict) -> list[str]:
     ]
 
 
+def mediapipe_lines(report: dict) -> list:
+    """The MediaPipe TextClassifier rows (raw text in) next to the LiteRT runner."""
+    rows = [m for m in report["models"] if m.get("mediapipe")]
+    if not rows:
+        return []
+
+    def _fmt(v, spec):
+        return "-" if v is None else format(v, spec)
+
+    v = next((m["mediapipe"]["version"] for m in rows if m["mediapipe"].get("version")), None)
+    lines = [f"MediaPipe TextClassifier {v or ''} (raw text, its own tokenizer) vs LiteRT runner:"]
+    for m in rows:
+        mp = m["mediapipe"]
+        if mp.get("agreement_litert") is None:
+            lines.append(f"  {m['name']:<17} {'not checked' if mp['ready'] is None else 'not MediaPipe-ready'}: "
+                         f"{mp['reason']}")
+            continue
+        lines.append(f"  {m['name']:<17} acc {_fmt(mp.get('accuracy'), '.4f')} (LiteRT "
+                     f"{_fmt(mp.get('litert_accuracy'), '.4f')})  agreement {mp['agreement_litert']:.4f}  "
+                     f"max|score diff| {_fmt(mp.get('max_abs_score_diff'), '.2e')}  "
+                     + ("MediaPipe-ready" if mp["ready"] else f"not MediaPipe-ready: {mp['reason']}"))
+    return lines
+
+
 def render_markdown(report: dict, plots: dict[str, str]) -> str:
     d = report["data"]
     out = [f"# bert-edge parity report", "",
@@ -186,6 +210,9 @@ def render_markdown(report: dict, plots: dict[str, str]) -> str:
     out += ["", "Latency: median of a few batch-1 runs with 1 thread on this host (not a phone "
                 "benchmark). Params of artifacts: the student's parameter count. Δ: logit difference.",
             "", "## Thresholds", ""] + [f"- {t}" for t in _thr_lines(report)] + [""]
+    mp = mediapipe_lines(report)
+    if mp:  # reported, not gated
+        out += ["## MediaPipe Tasks", "", "```", *mp, "```", ""]
     titles = {"tradeoff": "Accuracy vs size vs latency", "diffs": "Logit difference to the float student",
               "confusion": "Student vs teacher predictions"}
     for key, rel in plots.items():

@@ -194,8 +194,9 @@ def test_tflite_builtin_ops_clean_names_and_signature(conv):
         assert set(ins) == set(INPUTS)
         for d in ins.values():
             assert d["dtype"] == np.int32 and list(d["shape"]) == [1, L]
-        assert [d["name"] for d in it.get_output_details()] == ["logits"]
-        assert it.get_output_details()[0]["dtype"] == np.float32
+        # + MediaPipe's head 0 (softmax of the logits, converters/tflite_metadata.py), first
+        assert [d["name"] for d in it.get_output_details()] == ["probabilities", "logits"]
+        assert all(d["dtype"] == np.float32 for d in it.get_output_details())
         sig = it.get_signature_list()["serving_default"]
         assert sorted(sig["inputs"]) == sorted(INPUTS) and sig["outputs"] == ["logits"]
         # signature runner binds by name, whatever the tensor order

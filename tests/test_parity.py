@@ -108,6 +108,13 @@ def test_parity_report_real_runtimes(run):
     assert by["tflite_int8"]["sha256"] and len(by["tflite_int8"]["sha256"]) == 64
     assert rep["gate"]["passed"], rep["gate"]
     assert sum(map(sum, rep["student_vs_teacher_confusion"])) == 200
+    # MediaPipe's TextClassifier on the raw dev texts (reported, not gated): same predictions
+    for b in ("tflite_fp32", "tflite_int8"):
+        mp = by[b]["mediapipe"]
+        assert mp["ready"] is True and mp["agreement_litert"] >= 0.995, mp
+        assert mp["max_abs_score_diff"] < 1e-3 and mp["head"] == "probabilities", mp
+    assert "mediapipe" in by["tflite_int8_full"]
+    assert not any("mediapipe" in by[b] for b in ("onnx", "ptl_int8", "student"))
 
 
 def test_report_files(run):

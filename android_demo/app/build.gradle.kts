@@ -52,6 +52,7 @@ dependencies {
     implementation(project(":core"))
     implementation(libs.litert)
     implementation(libs.pytorch.android.lite)
+    implementation(libs.mediapipe.tasks.text)
     implementation(libs.androidx.appcompat)
     implementation(libs.material)
     implementation(libs.androidx.lifecycle.viewmodel)

@@ -10,6 +10,7 @@ import android.text.TextUtils;
 
 import androidx.test.platform.app.InstrumentationRegistry;
 
+import org.bertedge.core.BackendId;
 import org.bertedge.core.BundleException;
 import org.bertedge.core.GoldenCase;
 import org.bertedge.core.Manifest;
@@ -57,6 +58,9 @@ public class GoldenParityTest {
         out.add(new Object[] {"tokenizer"});
         for (String backend : bundle().manifest.backends()) {
             out.add(new Object[] {backend});
+        }
+        if (bundle().manifest.mediapipeModel() != null) { // parity marked a .tflite MediaPipe-ready
+            out.add(new Object[] {BackendId.MEDIAPIPE});
         }
         return out;
     }
@@ -127,7 +131,9 @@ public class GoldenParityTest {
     }
 
     private void checkBackend(ModelRepository.LoadedBundle b, String backend) {
-        SelfTestReport.BackendResult r = SelfTestRunner.runBackend(repo, b, backend, threads());
+        SelfTestReport.BackendResult r = BackendId.MEDIAPIPE.equals(backend)
+                ? SelfTestRunner.runMediaPipe(repo, b)
+                : SelfTestRunner.runBackend(repo, b, backend, threads());
         if (r.loadError != null) {
             fail(backend + ": " + r.loadError);
         }

@@ -36,7 +36,8 @@ import java.util.Locale;
 public final class ClassifyFragment extends Fragment {
     /** The backends the app knows, in display order; those absent from the bundle are disabled. */
     private static final List<String> BACKENDS = Arrays.asList(
-            BackendId.TFLITE_INT8, BackendId.TFLITE_FP32, BackendId.PTL_INT8, BackendId.TFLITE_INT8_FULL);
+            BackendId.TFLITE_INT8, BackendId.TFLITE_FP32, BackendId.PTL_INT8, BackendId.TFLITE_INT8_FULL,
+            BackendId.MEDIAPIPE);
 
     private DemoViewModel vm;
 
@@ -93,14 +94,17 @@ public final class ClassifyFragment extends Fragment {
                 vm.setBackend(m.defaultBackend);
             }
             for (String id : BACKENDS) {
-                boolean present = m.model(id) != null;
+                // MediaPipe runs a bundled .tflite that parity marked MediaPipe-ready
+                Manifest.ModelEntry mp = BackendId.MEDIAPIPE.equals(id) ? m.mediapipeModel() : null;
+                boolean present = BackendId.MEDIAPIPE.equals(id) ? mp != null : m.model(id) != null;
                 if (!present && BackendId.TFLITE_INT8_FULL.equals(id)) {
                     continue; // optional backend: only listed when bundled
                 }
                 RadioButton rb = new RadioButton(requireContext());
                 rb.setId(View.generateViewId());
                 rb.setTag(id);
-                rb.setText(present ? BackendId.displayName(id) : getString(R.string.not_in_bundle, BackendId.displayName(id)));
+                String name = mp != null ? BackendId.displayName(id) + " · " + mp.file : BackendId.displayName(id);
+                rb.setText(present ? name : getString(R.string.not_in_bundle, name));
                 rb.setEnabled(present);
                 group.addView(rb);
                 if (id.equals(vm.backend())) {

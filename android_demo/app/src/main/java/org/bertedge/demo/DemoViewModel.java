@@ -8,9 +8,12 @@ import androidx.lifecycle.LiveData;
 import androidx.lifecycle.MutableLiveData;
 
 import org.bertedge.core.Backend;
+import org.bertedge.core.BackendId;
 import org.bertedge.core.BundleException;
+import org.bertedge.core.LatencyStats;
 import org.bertedge.core.Manifest;
 import org.bertedge.core.Prediction;
+import org.bertedge.core.TextBackend;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +42,7 @@ public final class DemoViewModel extends AndroidViewModel {
     // touched only on the worker thread
     private Backend current;
     private String currentKey;
+    private TextBackend currentText; // MediaPipe (raw text in); one model in memory at a time
 
     // UI selections (main thread)
     private String backend;
@@ -118,7 +122,21 @@ public final class DemoViewModel extends AndroidViewModel {
         return current;
     }
 
+    /** Runs on the worker: the open MediaPipe TextClassifier. */
+    private TextBackend textBackendFor(ModelRepository.LoadedBundle b) throws BundleException {
+        if (currentText != null) {
+            return currentText;
+        }
+        closeCurrent();
+        currentText = repo.openMediaPipe(b);
+        return currentText;
+    }
+
     private void closeCurrent() {
+        if (currentText != null) {
+            currentText.close();
+            currentText = null;
+        }
         if (current != null) {
             current.close();
             current = null;
@@ -136,9 +154,13 @@ public final class DemoViewModel extends AndroidViewModel {
         busy.setValue(getApplication().getString(R.string.busy_classifying));
         worker.execute(() -> {
             try {
-                Backend be = backendFor(b, id, n);
-                // the first call after loading is the cold run: report it as such
-                prediction.postValue(Outcome.ok(b.classifier.classify(be, text)));
+                if (BackendId.MEDIAPIPE.equals(id)) {
+                    prediction.postValue(Outcome.ok(b.classifier.classify(textBackendFor(b), text)));
+                } else {
+                    Backend be = backendFor(b, id, n);
+                    // the first call after loading is the cold run: report it as such
+                    prediction.postValue(Outcome.ok(b.classifier.classify(be, text)));
+                }
             } catch (Throwable t) {
                 closeCurrent();
                 prediction.postValue(Outcome.<Prediction>fail(t));
@@ -159,8 +181,10 @@ public final class DemoViewModel extends AndroidViewModel {
             try {
                 // a fresh load, so "first run" really is the first inference of the model
                 closeCurrent();
-                Backend be = backendFor(b, id, n);
-                latency.postValue(Outcome.ok(new LatencyReport(id, n, b.classifier.benchmark(be, text, runs))));
+                LatencyStats stats = BackendId.MEDIAPIPE.equals(id)
+                        ? b.classifier.benchmark(textBackendFor(b), text, runs) // MediaPipe: its own threads
+                        : b.classifier.benchmark(backendFor(b, id, n), text, runs);
+                latency.postValue(Outcome.ok(new LatencyReport(id, n, stats)));
             } catch (Throwable t) {
                 closeCurrent();
                 latency.postValue(Outcome.<LatencyReport>fail(t));

@@ -9,6 +9,7 @@ import org.bertedge.core.Classifier;
 import org.bertedge.core.GoldenCase;
 import org.bertedge.core.Manifest;
 import org.bertedge.core.Sha256;
+import org.bertedge.core.TextBackend;
 import org.bertedge.core.tokenizer.Vocab;
 
 import java.io.File;
@@ -171,6 +172,28 @@ public final class ModelRepository {
         } catch (Throwable t) { // native loader errors are Errors, not Exceptions
             throw new BundleException(e.file + ": the " + (BackendId.FORMAT_TFLITE.equals(e.format) ? "LiteRT" : "PyTorch Lite")
                     + " runtime could not load it (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")", t);
+        }
+    }
+
+    /**
+     * Verify, then load the bundle's MediaPipe-ready .tflite ({@link Manifest#mediapipeModel()})
+     * on MediaPipe Tasks' TextClassifier, which reads it straight from the APK's assets.
+     */
+    public TextBackend openMediaPipe(LoadedBundle b) throws BundleException {
+        Manifest.ModelEntry e = b.manifest.mediapipeModel();
+        if (e == null) {
+            throw new BundleException(BackendId.displayName(BackendId.MEDIAPIPE) + " is not available: "
+                    + b.manifest.mediapipeUnavailableReason());
+        }
+        ModelStatus s = verify(e);
+        if (!s.ok()) {
+            throw new BundleException(s.problem);
+        }
+        try {
+            return MediaPipeTextBackend.open(context, e.file, b.manifest.numLabels());
+        } catch (Throwable t) { // MediaPipe reports a bad model as a RuntimeException; natives as Errors
+            throw new BundleException(e.file + ": MediaPipe's TextClassifier could not load it ("
+                    + t.getClass().getSimpleName() + ": " + t.getMessage() + ")", t);
         }
     }
 

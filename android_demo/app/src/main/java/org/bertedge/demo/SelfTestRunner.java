@@ -1,6 +1,10 @@
 package org.bertedge.demo;
 
 import org.bertedge.core.Backend;
+import org.bertedge.core.BackendId;
+import org.bertedge.core.Classifier;
+import org.bertedge.core.Manifest;
+import org.bertedge.core.TextBackend;
 import org.bertedge.core.BundleException;
 import org.bertedge.core.GoldenCase;
 import org.bertedge.core.ParityCheck;
@@ -43,10 +47,35 @@ final class SelfTestRunner {
         }
     }
 
+    /**
+     * MediaPipe's TextClassifier on the golden texts (raw text in) vs softmax of the host logits
+     * of the .tflite it runs. Null when no bundled .tflite is MediaPipe-ready (parity said why).
+     */
+    static SelfTestReport.BackendResult runMediaPipe(ModelRepository repo, ModelRepository.LoadedBundle b) {
+        Manifest.ModelEntry e = b.manifest.mediapipeModel();
+        if (e == null) {
+            return null;
+        }
+        long t0 = System.nanoTime();
+        try (TextBackend be = repo.openMediaPipe(b)) {
+            ParityCheck.Summary s = b.classifier.selfTest(be, b.golden, e.backend, Classifier.MEDIAPIPE_TOLERANCE);
+            return new SelfTestReport.BackendResult(BackendId.MEDIAPIPE, s, null, (System.nanoTime() - t0) / 1e9);
+        } catch (BundleException ex) {
+            return new SelfTestReport.BackendResult(BackendId.MEDIAPIPE, null, ex.getMessage(), (System.nanoTime() - t0) / 1e9);
+        } catch (Throwable t) {
+            return new SelfTestReport.BackendResult(BackendId.MEDIAPIPE, null, "runtime error: " + t,
+                    (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
     static SelfTestReport run(ModelRepository repo, ModelRepository.LoadedBundle b, int threads) {
         List<SelfTestReport.BackendResult> results = new ArrayList<>();
         for (String backend : b.manifest.backends()) {
             results.add(runBackend(repo, b, backend, threads));
+        }
+        SelfTestReport.BackendResult mp = runMediaPipe(repo, b);
+        if (mp != null) {
+            results.add(mp);
         }
         return new SelfTestReport(b.golden.size(), tokenMatches(b), threads, results);
     }

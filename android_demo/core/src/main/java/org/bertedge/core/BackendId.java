@@ -6,6 +6,11 @@ public final class BackendId {
     public static final String TFLITE_FP32 = "tflite_fp32";
     public static final String TFLITE_INT8_FULL = "tflite_int8_full";
     public static final String PTL_INT8 = "ptl_int8";
+    /**
+     * MediaPipe Tasks' TextClassifier (raw text in, its own tokenizer) on a bundled .tflite that
+     * parity marked MediaPipe-ready ({@link Manifest#mediapipeModel()}). Not a manifest model entry.
+     */
+    public static final String MEDIAPIPE = "mediapipe";
 
     /** Model file formats and the runtime that loads each. */
     public static final String FORMAT_TFLITE = "tflite";
@@ -19,6 +24,7 @@ public final class BackendId {
             case TFLITE_FP32: return "TFLite fp32";
             case TFLITE_INT8_FULL: return "TFLite full int8";
             case PTL_INT8: return "PyTorch .ptl (int8)";
+            case MEDIAPIPE: return "MediaPipe Tasks (TextClassifier)";
             default: return backend;
         }
     }

@@ -65,6 +65,74 @@ public final class Classifier {
     }
 
     /**
+     * Text → {@link Prediction} on a runtime that tokenizes by itself (MediaPipe). The text is
+     * also encoded here, only to show its token count.
+     */
+    public Prediction classify(TextBackend backend, String text) throws Exception {
+        Encoding e = encoder.encode(text, null);
+        long t0 = clock.nanoTime();
+        float[] scores = backend.scores(text);
+        double ms = (clock.nanoTime() - t0) / 1e6;
+        return Prediction.fromProbabilities(backend.id(), e, scores, labels, ms);
+    }
+
+    /** Latency of a text backend (tokenization included: it is part of what MediaPipe runs). */
+    public LatencyStats benchmark(TextBackend backend, String text, int runs) throws Exception {
+        if (runs < 1) {
+            throw new IllegalArgumentException("runs must be >= 1, got " + runs);
+        }
+        long t0 = clock.nanoTime();
+        backend.scores(text);
+        double first = (clock.nanoTime() - t0) / 1e6;
+        double[] times = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long s = clock.nanoTime();
+            backend.scores(text);
+            times[i] = (clock.nanoTime() - s) / 1e6;
+        }
+        return LatencyStats.of(first, times);
+    }
+
+    /**
+     * Tolerance of the MediaPipe self-test, on probabilities: the same .tflite on the same
+     * kernels differs only where MediaPipe's tokenizer splits a text differently from ours.
+     */
+    public static final Tolerance MEDIAPIPE_TOLERANCE = new Tolerance(0.05, 0.95);
+
+    /**
+     * The self-test of a text backend: each golden case's raw text through {@code backend}, its
+     * scores compared with softmax of the host logits of {@code referenceBackend} (the .tflite it
+     * runs, on the host's LiteRT). No token ids to compare: MediaPipe tokenizes inside.
+     */
+    public ParityCheck.Summary selfTest(TextBackend backend, List<GoldenCase> cases, String referenceBackend,
+                                        Tolerance tol) {
+        List<ParityCheck.CaseResult> results = new java.util.ArrayList<>();
+        for (GoldenCase c : cases) {
+            float[] device = null;
+            String error = null;
+            float[] host = c.logitsFor(referenceBackend);
+            float[] reference = null;
+            if (host != null) {
+                double[] p = Softmax.probabilities(host);
+                reference = new float[p.length];
+                for (int i = 0; i < p.length; i++) {
+                    reference[i] = (float) p[i];
+                }
+            }
+            try {
+                if (c.textPair != null) {
+                    throw new UnsupportedOperationException("MediaPipe's TextClassifier takes one text, not a pair");
+                }
+                device = backend.scores(c.text);
+            } catch (Exception ex) {
+                error = ex.getClass().getSimpleName() + ": " + ex.getMessage();
+            }
+            results.add(ParityCheck.compare(c.line, c.text, -1, device, reference, error));
+        }
+        return ParityCheck.summarize(backend.id(), tol, results);
+    }
+
+    /**
      * Latency of {@code backend} on {@code text}: one first run, then {@code runs} timed runs
      * (inputs encoded once, outside the timing).
      */

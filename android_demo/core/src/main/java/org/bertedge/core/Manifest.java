@@ -43,14 +43,28 @@ public final class Manifest {
         public final String quantization;
         public final String sha256;
         public final long sizeBytes;
+        /**
+         * {@code models[].mediapipe.ready} from parity: MediaPipe's TextClassifier agreed with the
+         * host's LiteRT runner on the dev set. Null when parity did not check (or not a .tflite).
+         */
+        public final Boolean mediapipeReady;
+        /** Why it is not MediaPipe-ready (null when ready or unchecked). */
+        public final String mediapipeReason;
 
         ModelEntry(String backend, String file, String format, String quantization, String sha256, long sizeBytes) {
+            this(backend, file, format, quantization, sha256, sizeBytes, null, null);
+        }
+
+        ModelEntry(String backend, String file, String format, String quantization, String sha256, long sizeBytes,
+                   Boolean mediapipeReady, String mediapipeReason) {
             this.backend = backend;
             this.file = file;
             this.format = format;
             this.quantization = quantization;
             this.sha256 = sha256;
             this.sizeBytes = sizeBytes;
+            this.mediapipeReady = mediapipeReady;
+            this.mediapipeReason = mediapipeReason;
         }
     }
 
@@ -143,8 +157,15 @@ public final class Manifest {
                     throw new BundleException(m.where() + ": backend " + backend + " is listed twice");
                 }
             }
+            Boolean mpReady = null;
+            String mpReason = null;
+            if (m.has("mediapipe")) { // optional, from parity; has() is false for JSON null
+                Json.Obj mp = m.obj("mediapipe");
+                mpReady = mp.optBool("ready");
+                mpReason = mp.has("reason") ? mp.string("reason") : null;
+            }
             ms.add(new ModelEntry(backend, fileName(m, "file"), format, m.optString("quantization", ""),
-                    digest(m), m.integer("size_bytes")));
+                    digest(m), m.integer("size_bytes"), mpReady, mpReason));
         }
         models = Collections.unmodifiableList(ms);
 
@@ -198,6 +219,36 @@ public final class Manifest {
             }
         }
         return null;
+    }
+
+    /**
+     * The .tflite the MediaPipe backend runs: the default backend's file when parity marked it
+     * MediaPipe-ready, else the first ready .tflite; null when none is (then the app shows why).
+     */
+    public ModelEntry mediapipeModel() {
+        ModelEntry d = model(defaultBackend);
+        if (d != null && BackendId.FORMAT_TFLITE.equals(d.format) && Boolean.TRUE.equals(d.mediapipeReady)) {
+            return d;
+        }
+        for (ModelEntry m : models) {
+            if (BackendId.FORMAT_TFLITE.equals(m.format) && Boolean.TRUE.equals(m.mediapipeReady)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** Why no bundled model is MediaPipe-ready (for the UI); null when one is. */
+    public String mediapipeUnavailableReason() {
+        if (mediapipeModel() != null) {
+            return null;
+        }
+        for (ModelEntry m : models) {
+            if (m.mediapipeReason != null) {
+                return m.file + ": " + m.mediapipeReason;
+            }
+        }
+        return "no bundled .tflite was checked with MediaPipe by `bert-edge parity`";
     }
 
     public List<String> backends() {

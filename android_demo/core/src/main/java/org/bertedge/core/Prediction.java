@@ -34,17 +34,37 @@ public final class Prediction {
     public final double latencyMs;
 
     public Prediction(String backend, Encoding encoding, float[] logits, List<String> labels, double latencyMs) {
+        this(backend, encoding, logits, null, labels, latencyMs);
+    }
+
+    /**
+     * From a runtime that reports probabilities itself (MediaPipe's scores): {@code logits} are
+     * their logs, so softmax(logits) gives them back and the ranking is the same.
+     */
+    public static Prediction fromProbabilities(String backend, Encoding encoding, float[] probabilities,
+                                               List<String> labels, double latencyMs) {
+        float[] logs = new float[probabilities.length];
+        double[] p = new double[probabilities.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = probabilities[i];
+            logs[i] = (float) Math.log(Math.max(probabilities[i], Float.MIN_NORMAL));
+        }
+        return new Prediction(backend, encoding, logs, p, labels, latencyMs);
+    }
+
+    private Prediction(String backend, Encoding encoding, float[] logits, double[] probabilities, List<String> labels,
+                       double latencyMs) {
         if (logits.length != labels.size()) {
             throw new IllegalArgumentException("model gave " + logits.length + " logits for " + labels.size() + " labels");
         }
         this.backend = backend;
         this.encoding = encoding;
         this.logits = logits;
-        this.probabilities = Softmax.probabilities(logits);
+        this.probabilities = probabilities != null ? probabilities : Softmax.probabilities(logits);
         this.argmax = Softmax.argmax(logits);
         List<LabelScore> r = new ArrayList<>();
         for (int i = 0; i < logits.length; i++) {
-            r.add(new LabelScore(i, labels.get(i), probabilities[i], logits[i]));
+            r.add(new LabelScore(i, labels.get(i), this.probabilities[i], logits[i]));
         }
         Collections.sort(r, new Comparator<LabelScore>() {
             @Override
