@@ -22,7 +22,6 @@ the quantized lite interpreter far slower with 2); `threads` sets TF/LiteRT/onnx
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -37,19 +36,12 @@ import numpy as np
 from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, REPORT_NAME,
                                TFLITE_BACKENDS, ConversionError, StageLog, parse_targets,
                                quiet_tensorflow, set_native_log)
+from converters.files import sha256_file
 
 # Registry formats convert_all has a step for (onnx export, TFLite via onnx2tf, lite interpreter).
 FORMATS = ("onnx", "tflite", "ptl")
 DEFAULT_NUM_CALIBRATION = 64
 CALIBRATION_SEED = 20261120
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def sample_calibration_texts(texts: Optional[Sequence[str]], n: int) -> tuple[list[str], str]:
@@ -456,7 +448,7 @@ def _tf_threads(n: int) -> None:
 
 
 def _artifact_entry(path: Path, t_conv: float, t_val: float, metrics: dict, extra: dict) -> dict:
-    return {"file": path.name, "size_bytes": path.stat().st_size, "sha256": _sha256(path),
+    return {"file": path.name, "size_bytes": path.stat().st_size, "sha256": sha256_file(path),
             "convert_seconds": round(t_conv, 3), "validate_seconds": round(t_val, 3),
             "validation": metrics, **extra}
 

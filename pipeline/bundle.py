@@ -19,10 +19,10 @@ from converters.runtimes import load_runner
 
 from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
-from pipeline.parity import (ARTIFACTS, FP32_BACKENDS, check_replaceable, read_parity,
-                             sha256_file)
+from pipeline.parity import ARTIFACTS, FP32_BACKENDS, check_replaceable, read_parity
 
 from converters.backends import REGISTRY, ids
+from converters.files import sha256_file
 
 FORMAT_VERSION = 1
 BUNDLABLE = ids(bundlable=True)  # what the app runs

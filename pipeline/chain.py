@@ -77,7 +77,7 @@ def _skip(rel: Path) -> bool:
 def dir_hash(path: str | Path) -> Optional[str]:
     """Content hash of a directory (relative names + file sha256; dotfiles and work dirs
     skipped) or of a file; None when it does not exist."""
-    from pipeline.parity import sha256_file
+    from converters.files import sha256_file
 
     p = Path(path)
     if p.is_file():

@@ -12,27 +12,22 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 from xml.sax.saxutils import quoteattr, escape
 
 import numpy as np
 
-from pipeline.arm.env import CPUS, ArmEnv, qemu_cpus, qemu_version, sha256_file
+from converters.files import sha256_file
+from pipeline.arm.env import CPUS, ArmEnv, Say, _stderr, qemu_cpus, qemu_version
 from pipeline.errors import BertEdgeError, GateFailure
 
 RUNNER = Path(__file__).resolve().parent / "arm" / "golden_runner.py"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 PROGRESS_EVERY = 20.0  # seconds between progress lines while one backend runs
-Say = Callable[[str], None]
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -20,10 +20,8 @@ the legacy .ptl) is reported as FAIL and the artifact is kept out of the app bun
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -36,6 +34,7 @@ from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
 
 from converters.backends import ARTIFACTS, ids  # the one backend table
+from converters.files import sha256_file
 
 FP32_BACKENDS = ids(precision="fp32")
 INT8_BACKENDS = ids(precision="int8")
@@ -45,23 +44,6 @@ LOGITS_NPZ = "logits.npz"
 
 
 # --- small helpers ---------------------------------------------------------------------------
-
-_SHA_CACHE: dict[tuple, str] = {}
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """sha256 of a file's content (cached per path, size and mtime within the process)."""
-    p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with p.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
-
 
 def weights_size(model_dir: str | Path) -> int:
     d = Path(model_dir)

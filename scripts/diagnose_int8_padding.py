@@ -13,7 +13,6 @@ trailing padding (the current .ptl). Pure PyTorch, no artifact written.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

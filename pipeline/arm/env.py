@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from converters.files import sha256_file  # noqa: F401  (device_check uses it from here too)
 from pipeline.errors import BertEdgeError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,14 +183,6 @@ def ensure_qemu(say: Say = _stderr) -> str:
     if not qemu:
         raise BertEdgeError("qemu-user-static installed but qemu-aarch64-static is not on PATH")
     return qemu
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _apt_options(work: Path) -> list[str]:

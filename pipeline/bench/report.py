@@ -1,7 +1,6 @@
 """Render benchmark results: bench.json, a Markdown table, a plot, and the README section."""
 from __future__ import annotations
 
-import json
 import re
 
 from converters.backends import REGISTRY
@@ -77,7 +76,8 @@ def goal_lines(bench: dict) -> list[str]:
             share = f", {100 * v / (int8_core * int(n)):.0f}% of the int8 VNNI peak" if int8_core else ""
             parts.append(f"{_threads(k)}: {v} GFLOP/s{share} (fp32 SGEMM measured here: {peaks.get(n, '?')})")
         out.append(f"- Achieved by the int8 TFLite student: {'; '.join(parts)}. Peaks at the nominal "
-                   f"{cpu.get('mhz') or 0:.0f} MHz: fp32 {core_peak} GFLOP/s per core (AVX-512, 2 FMA units)"
+                   f"{cpu.get('mhz') or 0:.0f} MHz: fp32 {core_peak} GFLOP/s per core "
+                   f"({'AVX-512' if cpu.get('fp32_flops_per_cycle') == 64 else 'AVX2'}, 2 FMA units)"
                    f"{f', int8 {int8_core:.0f} (VNNI, 4x)' if int8_core else ''}; a measured SGEMM above the fp32 "
                    "figure means the core ran at turbo clock.")
     return out
@@ -87,7 +87,6 @@ def _threads(key: str) -> str:
     """'1 thread(s)' -> '1 thread', '2 thread(s)' -> '2 threads' (bench.json keeps the old keys)."""
     n = key.split()[0]
     return f"{n} thread" + ("" if n == "1" else "s")
-    return out
 
 
 def plot(bench: dict, path: Path) -> None:

@@ -252,9 +252,9 @@ def run_distillation(cfg, teacher_dir: Optional[str] = None, out_dir="runs/stude
     from pipeline.distill.checkpoint import Checkpointer
     from pipeline.distill.features import FeatureModel, FeatureSpec, attention_geometry
     from pipeline.distill.layer_map import head_alignment, resolve_layer_map
-    from pipeline.distill.objective import Objective, check_method, stage_weights
+    from pipeline.distill.objective import Objective
     from pipeline.distill.runtime import make_runtime
-    from pipeline.distill.students import build_student, check_preset, count_parameters
+    from pipeline.distill.students import build_student, count_parameters
     from pipeline.distill.trainer import Context, JsonlLog, Stage, state_checksum, train_stage
     from pipeline.fsutil import atomic_dir, write_json_atomic
     from pipeline.teacher import load_classifier, load_tokenizer, resolve
