@@ -182,6 +182,10 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
         report = _convert(run, model_dir, out_dir, targets, max_seq_length, calibration_texts,
                           num_calibration, threads, approximate_gelu, validation_texts,
                           full_int8_mask_value, metadata)
+    except KeyboardInterrupt:
+        # Interrupted, not failed: nothing to debug, and the previous outputs stand as they were.
+        shutil.rmtree(run.work, ignore_errors=True)
+        raise
     except BaseException as e:
         raise run.fail(e)
     finally:

@@ -177,6 +177,9 @@ def test_interrupted_chain_resumes(chain, first_run, cli, tmp_path):
     at convert and reuses the teacher and the student."""
     out, assets, args = copy_chain(chain, tmp_path)
     before = record_mtimes(out, assets)
+    snapshot = lambda: {p.name: p.read_bytes() for p in (out / "convert").iterdir()  # noqa: E731
+                        if p.is_file() and p.name != ".stage.json"}
+    previous = snapshot()
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, "scripts/convert.py", *args, "--redo", "convert"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -196,6 +199,9 @@ def test_interrupted_chain_resumes(chain, first_run, cli, tmp_path):
     assert stderr.strip().splitlines()[-1] == "error: interrupted"
     assert stages_of(stdout)["convert"] == "interrupted"
     assert not (out / "convert" / ".stage.json").exists()
+    # an interrupt leaves the previous conversion as it was: no work dir, no debug folder
+    assert sorted(p.name for p in (out / "convert").iterdir() if p.is_dir()) == []
+    assert snapshot() == previous
     code, stdout, err = cli("run", *args)
     assert code == 0, err
     st = stages_of(stdout)
