@@ -163,22 +163,23 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(out_dir, progress)
     run.optional = set(optional)
-    if run.work.exists():
-        shutil.rmtree(run.work)
-    run.work.mkdir()
+    # torch first, before the work dir exists: an interrupt during the imports leaves nothing.
     t0 = run.begin("setup")
     import torch
     import transformers  # noqa: F401  (import time is part of the conversion; timed here)
 
+    if run.work.exists():
+        shutil.rmtree(run.work)
+    run.work.mkdir()
     run.end("setup", t0)
 
     # Always one torch thread: the torch work here is small (trace, quantize, a few forward
     # passes), and on a shared 2-core box OpenMP spin-waiting made the quantized
     # lite-interpreter runs 50x slower with 2 threads. `threads` is for TF/LiteRT/ORT.
     saved_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    set_native_log(run.work / "native_stderr.log")
     try:
+        torch.set_num_threads(1)
+        set_native_log(run.work / "native_stderr.log")
         report = _convert(run, model_dir, out_dir, targets, max_seq_length, calibration_texts,
                           num_calibration, threads, approximate_gelu, validation_texts,
                           full_int8_mask_value, metadata)

@@ -209,10 +209,10 @@ CASES = [
     ("ru-to-unknown", RU + ["--to", "deploy"], {}, 2, r"argument --to: invalid choice: 'deploy'"),
     ("ru-one-class", RU + ["--train", "one.tsv"], {"one.tsv": ONE_LABEL}, 2, r"one.tsv:2: every label is 'positive'"),
     # --- convert (argument validation only) ------------------------------------------------
-    ("co-num-calibration-0", CO + ["--num-calibration", "0"], {}, 2, r"--num-calibration must be >= 1"),
-    ("co-threads-0", CO + ["--threads", "0"], {}, 2, r"--threads must be >= 1"),
+    ("co-num-calibration-0", CO + ["--num-calibration", "0"], {}, 2, r"argument --num-calibration: must be >= 1, got 0"),
+    ("co-threads-0", CO + ["--threads", "0"], {}, 2, r"argument --threads: must be >= 1, got 0"),
     ("co-targets-unknown", CO + ["--targets", "coreml"], {}, 2, r"unknown convert target\(s\) coreml"),
-    ("co-seq-word", CO + ["--max-seq-length", "abc"], {}, 2, r"argument --max-seq-length: invalid int value: 'abc'"),
+    ("co-seq-word", CO + ["--max-seq-length", "abc"], {}, 2, r"argument --max-seq-length: must be a number \(int\), got 'abc'"),
     ("co-model-missing", ["convert", "--model", "nomodel", "--out", "conv"], {}, 2, r"nomodel"),
     ("co-calibration-missing", CO + ["--calibration-data", "nope.txt"], {}, 2, r"--calibration-data: file not found: nope.txt"),
     # --- top level -------------------------------------------------------------------------
