@@ -215,6 +215,10 @@ CASES = [
     ("co-seq-word", CO + ["--max-seq-length", "abc"], {}, 2, r"argument --max-seq-length: must be a number \(int\), got 'abc'"),
     ("co-model-missing", ["convert", "--model", "nomodel", "--out", "conv"], {}, 2, r"nomodel"),
     ("co-calibration-missing", CO + ["--calibration-data", "nope.txt"], {}, 2, r"--calibration-data: file not found: nope.txt"),
+    ("co-out-foreign", ["convert", "--model", "{tiny}", "--out", "user", "--no-progress"], {}, 2,
+     r"--out user is not empty and is not a conversion output directory .*notes.txt"),
+    ("co-out-is-file", ["convert", "--model", "{tiny}", "--out", "afile", "--no-progress"], {}, 2,
+     r"--out afile: exists and is not a directory"),
     # --- top level -------------------------------------------------------------------------
     ("cli-unknown-command", ["deploy"], {}, 2, r"argument COMMAND: invalid choice: 'deploy'"),
     ("cli-unknown-flag", ["evaluate", "--model", "x", "--data", "y", "--frobnicate"], {}, 2, r"unrecognized arguments: --frobnicate"),

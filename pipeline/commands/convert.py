@@ -75,6 +75,23 @@ def load_calibration_texts(path: str | None, text_column: str | None = None) -> 
     return texts
 
 
+def check_convert_out(out: Path) -> None:
+    """The output-directory policy (pipeline/outdir.py) for --out: convert writes only its own
+    artifact names, convert.json and _failed_* folders, so a directory holding only those (a
+    previous run, or a failed one) is its own; anything else must be new, empty or ours."""
+    from converters.backends import ARTIFACTS
+    from converters.common import REPORT_NAME
+
+    from pipeline.outdir import check_output_dir, check_writable_dir
+
+    own = set(ARTIFACTS.values()) | {REPORT_NAME}
+    if out.is_dir() and all(p.name in own or p.name.startswith(("_failed_", ".convert-work-"))
+                            for p in out.iterdir()):
+        check_writable_dir(out, "--out")
+        return
+    check_output_dir(out, "conversion output", REPORT_NAME)
+
+
 def run(args) -> int:
     from pipeline.errors import BertEdgeError
 
@@ -110,6 +127,8 @@ def run(args) -> int:
         out = Path(args.out)
     else:
         out = Path(cfg.output_dir) / "convert" if args.config else model.resolve().parent / "convert"
+
+    check_convert_out(out)
 
     from converters import convert_all
 
