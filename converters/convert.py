@@ -307,12 +307,11 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
 
         from converters import tflite_metadata
 
-        with_metadata = metadata
         md_writer = _dist_version("mediapipe")
         md_version = _dist_version("bert-edge")
         md_name = (f"bert-edge {student.model_type} {cfg.get('num_hidden_layers')}L-"
                    f"{cfg.get('hidden_size')}H text classifier ({', '.join(student.labels)})")
-        if with_metadata:
+        if metadata:
             why = tflite_metadata.writer_available()
             if why:
                 raise ConversionError("tflite_graph", f"TFLite metadata needs MediaPipe's writer "
@@ -341,7 +340,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                                           num_threads=threads or 1)
             if variant == "int8_full":
                 extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
-            if with_metadata:
+            if metadata:
                 # MediaPipe/Task Library metadata + a softmax `probabilities` output, written
                 # BEFORE validation so validation and parity check the file that ships.
                 tm = time.perf_counter()

@@ -12,8 +12,10 @@ dynamic int8 picks one activation scale per tensor at run time, so with padded p
 tensor the scale, and so the rounding of every real token, depended on what the padding held and
 how long it was. That made the int8 logits of one sentence move with its padding, by more than
 the probe allowed on some CPUs' students (docs/int8-numerics.md). Cut to the real length, the
-graph computes exactly what it computes on an unpadded input, and does less work. `optimize_for_mobile` is skipped: this torch
-build has no XNNPACK, and the quantized ops it would rewrite are already the mobile ones.
+graph computes exactly what it computes on an unpadded input, and does less work.
+
+`optimize_for_mobile` is skipped: this torch build has no XNNPACK, and the quantized ops it would
+rewrite are already the mobile ones.
 """
 from __future__ import annotations
 

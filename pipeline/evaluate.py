@@ -12,7 +12,7 @@ from pipeline.errors import BertEdgeError
 from pipeline.metrics import classification_report
 
 from converters.runtimes import logits_in_chunks
-from converters.student import model_labels  # noqa: F401  (re-exported for the commands)
+from converters.student import model_labels
 
 
 def evaluate_hf_dir(model_dir: str | Path, data: LabeledData, max_length: int = 128,

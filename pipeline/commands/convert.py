@@ -22,6 +22,7 @@ def add_arguments(p) -> None:
     from converters.common import BACKENDS
 
     from pipeline.commands.common import add_config_arguments
+    from pipeline.config import arg_number
 
     p.add_argument("--model", metavar="DIR",
                    help="the student: a Hugging Face model directory (config.json, weights, "
@@ -31,8 +32,6 @@ def add_arguments(p) -> None:
     p.add_argument("--targets", metavar="LIST",
                    help=f"comma list of backend ids or 'all' ({', '.join(BACKENDS)}); default: "
                         "convert.targets")
-    from pipeline.config import arg_number
-
     p.add_argument("--max-seq-length", type=arg_number(int, 8, 512), metavar="L",
                    help="fixed input length of the exported graphs (default: convert.max_seq_length)")
     p.add_argument("--calibration-data", metavar="FILE",

@@ -37,7 +37,8 @@ def run(args) -> int:
     from pipeline.data.default_data import default_path
     from pipeline.errors import BertEdgeError
     from pipeline.evaluate import (ARTIFACT_SUFFIXES, artifact_context, evaluate_artifact,
-                                   evaluate_hf_dir, format_report, model_labels)
+                                   evaluate_hf_dir, format_report)
+    from converters.student import model_labels
     from pipeline.teacher import check_model_dir
 
     from pipeline.commands.common import config_from_args
