@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import sys
 import types
 import typing
 from dataclasses import dataclass, field
@@ -80,8 +81,8 @@ class DataConfig:
 
 
 @dataclass
-class StageConfig:
-    """One distillation stage (general, task-intermediate or task-prediction)."""
+class PhaseConfig:
+    """One distillation phase (general, task-intermediate or task-prediction)."""
     epochs: float = field(default=1.0, metadata=_rng(0, lo_open=True))
     batch_size: int = field(default=32, metadata=_rng(1))  # global: split across processes
     learning_rate: float = field(default=5e-5, metadata=_rng(0, lo_open=True))
@@ -94,20 +95,20 @@ class StageConfig:
     loss_weights: dict = field(default_factory=dict)
 
 
-# Per-stage defaults live in subclasses (not in default_factory) so that a partial section such
-# as `distill.general: {epochs: 3}` keeps the stage's other defaults.
+# Per-phase defaults live in subclasses (not in default_factory) so that a partial section such
+# as `distill.general: {epochs: 3}` keeps the phase's other defaults.
 @dataclass
-class GeneralStageConfig(StageConfig):
+class GeneralPhaseConfig(PhaseConfig):
     learning_rate: float = field(default=1e-4, metadata=_rng(0, lo_open=True))
 
 
 @dataclass
-class TaskIntermediateStageConfig(StageConfig):
+class TaskIntermediatePhaseConfig(PhaseConfig):
     epochs: float = field(default=2.0, metadata=_rng(0, lo_open=True))
 
 
 @dataclass
-class TaskPredictionStageConfig(StageConfig):
+class TaskPredictionPhaseConfig(PhaseConfig):
     epochs: float = field(default=2.0, metadata=_rng(0, lo_open=True))
     learning_rate: float = field(default=3e-5, metadata=_rng(0, lo_open=True))
 
@@ -115,28 +116,28 @@ class TaskPredictionStageConfig(StageConfig):
 @dataclass
 class DistillConfig:
     method: str = "tinybert"  # tinybert | distilbert | mobilebert | labels-only
-    stages: list = field(default_factory=lambda: ["general", "task-intermediate", "task-prediction"])
-    general: GeneralStageConfig = field(default_factory=GeneralStageConfig)
-    task_intermediate: TaskIntermediateStageConfig = field(default_factory=TaskIntermediateStageConfig)
-    task_prediction: TaskPredictionStageConfig = field(default_factory=TaskPredictionStageConfig)
+    phases: list = field(default_factory=lambda: ["general", "task-intermediate", "task-prediction"])
+    general: GeneralPhaseConfig = field(default_factory=GeneralPhaseConfig)
+    task_intermediate: TaskIntermediatePhaseConfig = field(default_factory=TaskIntermediatePhaseConfig)
+    task_prediction: TaskPredictionPhaseConfig = field(default_factory=TaskPredictionPhaseConfig)
     temperature: float = field(default=1.0, metadata=_rng(0, lo_open=True))
     layer_map: Optional[list] = None  # student layer i+1 -> teacher layer layer_map[i] (1-based); None = uniform
     projection: str = "per-layer"  # per-layer | shared: learned width projections student -> teacher
     head_mismatch: str = "average"  # average | skip: attention losses when head counts differ
-    progressive: bool = False  # intermediate stages train one student layer at a time (MobileBERT)
-    augment: bool = False  # TinyBERT data augmentation for the task stages
+    progressive: bool = False  # intermediate phases train one student layer at a time (MobileBERT)
+    augment: bool = False  # TinyBERT data augmentation for the task phases
     augment_factor: int = field(default=4, metadata=_rng(1))  # augmented copies per training sentence
     augment_prob: float = field(default=0.4, metadata=_rng(0, 1, lo_open=True))  # per-word replacement
     augment_candidates: int = field(default=15, metadata=_rng(1))  # candidates per word
-    task_unlabeled: bool = False  # task stages also learn the teacher's predictions on data.unlabeled
+    task_unlabeled: bool = False  # task phases also learn the teacher's predictions on data.unlabeled
     cache_teacher: bool = True  # teacher outputs on disk: epochs after the first skip the teacher
     cache_dtype: str = "float16"  # float16 | float32
     cache_dir: Optional[str] = None  # None: inside the run's work dir (removed on success)
     cache_max_gb: float = field(default=20.0, metadata=_rng(0))  # bigger caches are skipped
     group_by_length: bool = True  # batches of similar length: far less padding
-    keep_best: bool = True  # prediction stages keep the best dev checkpoint
+    keep_best: bool = True  # prediction phases keep the best dev checkpoint
     eval_every: int = field(default=0, metadata=_rng(0))  # steps; 0 = once per epoch
-    checkpoint_every: int = field(default=200, metadata=_rng(0))  # steps; 0 = only at stage ends
+    checkpoint_every: int = field(default=200, metadata=_rng(0))  # steps; 0 = only at phase ends
     log_every: int = field(default=10, metadata=_rng(1))  # steps between JSON-lines records
     max_grad_norm: float = field(default=1.0, metadata=_rng(0))  # 0 = no clipping
     mixed_precision: str = "no"  # no | bf16 | fp16 (GPU)
@@ -348,6 +349,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
             raise BertEdgeError(f"{p}: config must be a YAML mapping at the top level")
     for item in overrides or []:
         set_path(raw, item)
+    _apply_renamed_keys(raw)
     cfg = build(RunConfig, raw)
     names = cfg.data.label_names
     if names is not None:
@@ -355,6 +357,23 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
             raise BertEdgeError(f"config key 'data.label_names' must list at least two distinct, "
                                 f"non-empty names, got {names}")
     return cfg
+
+
+# (section, old key, new key): configs written before a rename keep loading, with one warning line.
+RENAMED_KEYS = (("distill", "stages", "phases"),)  # "stage" now means a chain stage only
+
+
+def _apply_renamed_keys(raw: dict) -> None:
+    for section, old, new in RENAMED_KEYS:
+        node = raw.get(section)
+        if not isinstance(node, dict) or old not in node:
+            continue
+        if new in node:
+            raise BertEdgeError(f"config key '{section}.{old}' was renamed to '{section}.{new}' and both "
+                                f"are set: keep only '{section}.{new}'")
+        node[new] = node.pop(old)
+        print(f"warning: config key '{section}.{old}' was renamed to '{section}.{new}'; "
+              f"please rename it in your config", file=sys.stderr, flush=True)
 
 
 def set_path(raw: dict, item: str) -> None:

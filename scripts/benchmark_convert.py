@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark `converters.convert_all` on a 4L-312D BERT student (or --model DIR).
 
-Prints per-stage wall times, artifact sizes and validation numbers, and the machine load while
+Prints per-step wall times, artifact sizes and validation numbers, and the machine load while
 it ran (the numbers are only comparable on an idle machine). The conversion budget for a
 4L-312D student on 2 cores is 60 s.
 
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     p.add_argument("--heads", type=int, default=12)
     p.add_argument("--intermediate", type=int, default=1200)
     p.add_argument("--json", help="also write the full convert report + timings here")
-    p.add_argument("--quiet", action="store_true", help="no per-stage progress lines")
+    p.add_argument("--quiet", action="store_true", help="no per-step progress lines")
     args = p.parse_args(argv)
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -132,9 +132,9 @@ def main(argv=None) -> int:
           f"max_seq_length {report['max_seq_length']}"
           + (f" [built in {t_build:.1f}s, not counted]" if t_build else ""))
     cpu = report.get("step_cpu_seconds", {})
-    print(f"{'stage':<18}{'wall s':>8}{'CPU s':>8}")
-    for stage, sec in report["step_seconds"].items():
-        print(f"{stage:<18}{sec:>8.1f}{cpu.get(stage, float('nan')):>8.1f}")
+    print(f"{'step':<18}{'wall s':>8}{'CPU s':>8}")
+    for step, sec in report["step_seconds"].items():
+        print(f"{step:<18}{sec:>8.1f}{cpu.get(step, float('nan')):>8.1f}")
     if "tensorflow_import_seconds" in report:
         print(f"  (tflite_graph includes importing TensorFlow/onnx2tf: "
               f"{report['tensorflow_import_seconds']:.1f}s)")

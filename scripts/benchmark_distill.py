@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def runs(a, out: Path) -> dict[str, dict]:
-    """name -> {"what", "method", "student", "stages", "extra": [--set ...], "needs": [...], ...}.
+    """name -> {"what", "method", "student", "phases", "extra": [--set ...], "needs": [...], ...}.
 
     Three TinyBERT-4L series: `slice-*` (the default: the student starts as a slice of the
     teacher, student.init_encoder=teacher), `emb-*` (only the embeddings start from the teacher's,
@@ -49,43 +49,43 @@ def runs(a, out: Path) -> dict[str, dict]:
         gen = out_of(f"{pre}tinybert4-general")
         r[f"{pre}tinybert4-general"] = dict(
             what=f"TinyBERT-4L general distillation, no labels ({what})", method="tinybert",
-            student="tinybert-4l-312d", stages="general", extra=common + init, cache=False)
+            student="tinybert-4l-312d", phases="general", extra=common + init, cache=False)
         r[f"{pre}tinybert4"] = dict(
             what=f"TinyBERT-4L: general + task distillation ({what})", method="tinybert", student=gen,
-            stages=task, extra=common, needs=[f"{pre}tinybert4-general"])
+            phases=task, extra=common, needs=[f"{pre}tinybert4-general"])
         r[f"{pre}tinybert4-aug"] = dict(
             what=f"TinyBERT-4L: general + task distillation, {a.augment_factor}x augmentation, 1+1 epochs ({what})",
-            method="tinybert", student=gen, stages=task,
+            method="tinybert", student=gen, phases=task,
             extra=common + short + [f"distill.augment_factor={a.augment_factor}"], augment=True,
             needs=[f"{pre}tinybert4-general"])
         r[f"{pre}tinybert4-unlabeled"] = dict(
             what=f"TinyBERT-4L: general + task distillation + 32k unlabeled sentences labelled by the teacher, "
-                 f"1+1 epochs ({what})", method="tinybert", student=gen, stages=task,
+                 f"1+1 epochs ({what})", method="tinybert", student=gen, phases=task,
             extra=common + short + ["distill.task_unlabeled=true"], unlabeled=str(out / "unlabeled-32k.txt"),
             needs=[f"{pre}tinybert4-general"])
         r[f"{pre}tinybert4-task-only"] = dict(
             what=f"TinyBERT-4L: task distillation only ({what})", method="tinybert",
-            student="tinybert-4l-312d", stages=task, extra=common + init)
+            student="tinybert-4l-312d", phases=task, extra=common + init)
         r[f"{pre}labels-only"] = dict(
             what=f"TinyBERT-4L: labels only, no teacher ({what})", method="labels-only",
-            student="tinybert-4l-312d", stages="task-prediction", extra=common + init + labels_only)
+            student="tinybert-4l-312d", phases="task-prediction", extra=common + init + labels_only)
         r[f"{pre}labels-only-general"] = dict(
             what=f"TinyBERT-4L: general distillation, then labels only ({what})", method="labels-only",
-            student=gen, stages="task-prediction", extra=common + labels_only,
+            student=gen, phases="task-prediction", extra=common + labels_only,
             needs=[f"{pre}tinybert4-general"])
     r["mobilebert-general"] = dict(what="MobileBERT general distillation (feature maps + attention, random init)",
-                                   method="mobilebert", student="mobilebert", stages="general",
+                                   method="mobilebert", student="mobilebert", phases="general",
                                    extra=common + rand, cache=False)
     r["mobilebert"] = dict(what="MobileBERT: general + task distillation (random init)", method="mobilebert",
-                           student=out_of("mobilebert-general"), stages=task, extra=common,
+                           student=out_of("mobilebert-general"), phases=task, extra=common,
                            needs=["mobilebert-general"])
     r["distilbert"] = dict(what="distilbert-style (3L, init from teacher layers 0,2,4): task distillation",
-                           method="distilbert", student="distilbert-style", stages="task-prediction", extra=common)
+                           method="distilbert", student="distilbert-style", phases="task-prediction", extra=common)
     # epoch time with / without the teacher cache: same student, 4,000 examples, 2 epochs each
     for name, cache in (("timing-cache", True), ("timing-live", False)):
         r[name] = dict(what=f"timing: 2 task-intermediate epochs on 4,000 examples, teacher "
                             f"{'from a fresh cache' if cache else 'live'}", method="tinybert",
-                       student="tinybert-4l-312d", stages="task-intermediate", cache=cache,
+                       student="tinybert-4l-312d", phases="task-intermediate", cache=cache,
                        train_examples=4000,
                        extra=common + ["distill.task_intermediate.epochs=2",
                                        f"distill.cache_dir={out / name / 'cache'}"])
@@ -100,7 +100,7 @@ def run_one(name: str, spec: dict, a, out: Path) -> dict | None:
     run_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pipeline.cli", "distill", "--teacher", str(a.teacher),
            "--out", str(student_dir), "--method", spec["method"], "--student", spec["student"],
-           "--stages", spec["stages"], "--train", str(a.data / "train.tsv"), "--dev", str(a.dev or a.data / "dev.tsv"),
+           "--phases", spec["phases"], "--train", str(a.data / "train.tsv"), "--dev", str(a.dev or a.data / "dev.tsv"),
            "--unlabeled", spec.get("unlabeled", str(a.unlabeled)),
            "--max-train-examples", str(spec.get("train_examples", a.train_examples)),
            "--set", "data.label_names=[negative, positive]", "--set", f"seed={a.seed}",
@@ -149,11 +149,14 @@ def table(results: dict, specs: dict, teacher_acc: float | None, m_status=lambda
     # cache timing (CPU seconds: on a shared machine wall time mostly measures the neighbours)
     on, off = results.get("timing-cache"), results.get("timing-live")
     if on and off:
+        def phases(m):  # metrics.json written before the rename to "phases" say "stages"
+            return m.get("phases") or m.get("stages") or []
+
         def epochs(m):
-            return [e for s in m["stages"] for e in s.get("epochs", []) if e.get("complete")]
+            return [e for s in phases(m) for e in s.get("epochs", []) if e.get("complete")]
 
         on_e, off_e = epochs(on), epochs(off)
-        build = on["stages"][0].get("cache", {})
+        build = phases(on)[0].get("cache", {})
         if on_e and off_e:
             on_s = sum(e["cpu_seconds"] for e in on_e) / len(on_e)
             off_s = sum(e["cpu_seconds"] for e in off_e) / len(off_e)

@@ -156,7 +156,7 @@ CASES = [
     ("di-layer-map-nan", DID + ["--set", "distill.layer_map=[.nan]"], {}, 2, r"'distill.layer_map\[0\]' must be a finite number"),
     ("di-one-class", DI + ["--train", "one.tsv", "--dev", "dev.tsv"], {"one.tsv": ONE_LABEL}, 2, r"one.tsv:2: every label is 'positive'"),
     ("di-teacher-labels-3-vs-data", ["distill", "--teacher", "{tiny3}", "--no-progress", "--output-dir", "run", "--out", "s",
-                                     "--train", "three.tsv", "--dev", "dev.tsv", "--stages", "task-prediction"],
+                                     "--train", "three.tsv", "--dev", "dev.tsv", "--phases", "task-prediction"],
      {"three.tsv": THREE.replace("x", "positive")}, 2, r"three.tsv:2: label 'positive' is not in the label set \(a, b, c\): 3 labels there, 3 distinct"),
     # --- evaluate --------------------------------------------------------------------------
     ("ev-seq-negative", EV + ["--max-seq-length", "-3"], {}, 2, r"argument --max-seq-length: must be >= 8, got -3"),

@@ -242,7 +242,7 @@ def test_distill_settings_checked_before_the_first_stage(cli, chain, tmp_path):
     """A typo in a distillation setting fails `run` at once, before the teacher's fine-tune."""
     for key, value, words in (("distill.cache_dtype", "flaot16", "cache_dtype 'flaot16'"),
                               ("distill.projection", "shard", "projection 'shard'"),
-                              ("distill.stages", "[task-intermediat]", "did you mean 'task-intermediate'")):
+                              ("distill.phases", "[task-intermediat]", "did you mean 'task-intermediate'")):
         code, _, err = cli("run", "--config", chain["config"], "--set", f"{key}={value}",
                            "--output-dir", tmp_path / "x", "--no-progress")
         assert code == 2 and words in err.strip().splitlines()[-1], err

@@ -77,3 +77,35 @@ def test_cli_unknown_key_is_one_line(cli, tmp_path):
     assert err.strip() == ("error: unknown config key 'teacher.modle' (did you mean 'teacher.model'?); "
                            "valid keys here: model, finetuned, trust_remote_code, finetune")
     assert "Traceback" not in err
+
+
+# -- renamed keys: `distill.stages` is now `distill.phases` ("stage" means a chain stage) ---------
+
+def test_renamed_distill_stages_still_loads_with_one_warning(tmp_path, capsys):
+    cfg = load_config(write(tmp_path, "distill:\n  stages: [task-intermediate, task-prediction]\n"))
+    assert cfg.distill.phases == ["task-intermediate", "task-prediction"]
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip().splitlines() == [
+        "warning: config key 'distill.stages' was renamed to 'distill.phases'; please rename it in your config"]
+    load_config(write(tmp_path, "distill:\n  phases: [task-prediction]\n"))
+    assert capsys.readouterr().err == ""  # the new name: no warning
+
+
+def test_renamed_key_and_its_new_name_together_is_an_error(tmp_path, cli):
+    p = write(tmp_path, "distill:\n  stages: [general]\n  phases: [task-prediction]\n")
+    with pytest.raises(BertEdgeError, match=r"'distill.stages' was renamed to 'distill.phases' and both are set"):
+        load_config(p)
+    code, _, err = cli("distill", "--config", p, "--out", tmp_path / "s", "--no-progress")
+    assert code == 2 and err.startswith("error: ") and "\n" not in err.strip() and "keep only 'distill.phases'" in err
+
+
+def test_distill_stages_flag_is_the_old_name_of_phases(tmp_path, cli):
+    # the value reaches distill.phases (its check names it) after one warning line
+    code, _, err = cli("distill", "--stages", "general,task-predict", "--out", tmp_path / "s", "--no-progress")
+    warning, error = err.strip().splitlines()
+    assert code == 2 and warning == "warning: --stages was renamed to --phases; please use --phases"
+    assert error.startswith("error: distill.phases: unknown phase 'task-predict' (did you mean 'task-prediction'?)")
+    code, _, err = cli("distill", "--stages", "general", "--phases", "general", "--out", tmp_path / "s",
+                       "--no-progress")
+    assert code == 2 and err.strip() == "error: --stages was renamed to --phases and both are given: keep only --phases"
+    assert not (tmp_path / "s").exists()

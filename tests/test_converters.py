@@ -3,7 +3,7 @@ real converters and the real runtimes (onnxruntime, ai_edge_litert, torch lite i
 
 Each tiny model is converted once per module (module-scoped fixtures); the tests then check the
 artifacts on padded, unpadded, [CLS]-only and max-length inputs, the report, the failure paths
-(one-line error naming stage and op, debug folder kept, no artifact under a final name) and that
+(one-line error naming step and op, debug folder kept, no artifact under a final name) and that
 the shared validation step catches a graph that ignores the attention mask.
 """
 from __future__ import annotations
@@ -353,7 +353,7 @@ def test_validation_catches_graph_that_ignores_mask(bert, tmp_path, fmt):
     assert good["passed"]
 
 
-# -- failures: one line, stage + op, debug folder, no artifact under a final name -------------
+# -- failures: one line, step + op, debug folder, no artifact under a final name -------------
 
 def _one_line(exc) -> str:
     msg = str(exc)

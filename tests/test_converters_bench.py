@@ -1,5 +1,5 @@
 """Smoke test of scripts/benchmark_convert.py on a small student: it must run end to end and
-report every stage; it does not check the time budget (that needs the 4L-312D default)."""
+report every step; it does not check the time budget (that needs the 4L-312D default)."""
 import json
 import subprocess
 import sys
@@ -21,6 +21,6 @@ def test_benchmark_convert_smoke(tmp_path):
     rep = data["report"]
     assert set(rep["artifacts"]) == {"onnx", "tflite_int8", "tflite_int8_full", "ptl_int8"}
     assert rep["model_config"]["vocab_size"] == 30522 and rep["max_seq_length"] == 24
-    for stage in ("load", "onnx", "tflite_graph", "tflite_int8", "ptl_int8"):
-        assert rep["step_seconds"][stage] > 0 and stage in rep["step_cpu_seconds"]
+    for step in ("load", "onnx", "tflite_graph", "tflite_int8", "ptl_int8"):
+        assert rep["step_seconds"][step] > 0 and step in rep["step_cpu_seconds"]
     assert data["convert_all_seconds"] >= sum(rep["step_seconds"].values()) * 0.9

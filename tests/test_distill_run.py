@@ -1,4 +1,4 @@
-"""End-to-end distillation on tiny models: stages, methods, cache, augmentation, errors,
+"""End-to-end distillation on tiny models: phases, methods, cache, augmentation, errors,
 kill + resume, and a 2-process gloo run."""
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def log_records(out: Path, event: str = "step") -> list[dict]:
             if json.loads(l)["event"] == event]
 
 
-# --- stages and methods ----------------------------------------------------------------------
+# --- phases and methods ----------------------------------------------------------------------
 
 def test_general_and_task_distillation_end_to_end(world, tmp_path):
     from safetensors import safe_open
@@ -117,7 +117,7 @@ def test_general_and_task_distillation_end_to_end(world, tmp_path):
 
     out = tmp_path / "student"
     m = run_distillation(tiny_cfg(world), str(world["teacher"]), out, progress=False)
-    assert [s["stage"] for s in m["stages"]] == ["general", "task-intermediate", "task-prediction"]
+    assert [s["phase"] for s in m["phases"]] == ["general", "task-intermediate", "task-prediction"]
     assert m["layer_map"] == [2, 4]
     # the student learned the task from the teacher (chance is ~0.5)
     assert m["dev_accuracy"] >= 0.75, m["dev_accuracy"]
@@ -138,12 +138,12 @@ def test_general_and_task_distillation_end_to_end(world, tmp_path):
     student = AutoModelForSequenceClassification.from_pretrained(out)
     assert student.config.num_labels == 2
     steps = log_records(out)
-    gen = [r for r in steps if r["stage"] == "general"]
+    gen = [r for r in steps if r["phase"] == "general"]
     assert {"emb", "hidden", "attn", "loss"} <= set(gen[0]) and gen[-1]["loss"] < gen[0]["loss"]
-    assert {"soft_ce"} <= set([r for r in steps if r["stage"] == "task-prediction"][0])
+    assert {"soft_ce"} <= set([r for r in steps if r["phase"] == "task-prediction"][0])
     assert json.loads((out / "metrics.json").read_text())["dev_accuracy"] == m["dev_accuracy"]
-    # before the prediction stage: how input-dependent the student's [CLS] is, vs the teacher's
-    spread = m["stages"][1]["cls_spread"]
+    # before the prediction phase: how input-dependent the student's [CLS] is, vs the teacher's
+    spread = m["phases"][1]["cls_spread"]
     assert spread["teacher"] > 0 and spread["student"] > 0.01 * spread["teacher"]
     # the default init: a slice of the teacher (the layers the uniform map pairs with the student's)
     assert m["student"]["init"].startswith("sliced from the teacher") and "hidden 48->32" in m["student"]["init"]
@@ -154,7 +154,7 @@ def test_labels_only_baseline_needs_no_teacher(world, tmp_path):
     out = tmp_path / "labels"
     m = run_distillation(tiny_cfg(world, "distill.method=labels-only"), None, out, progress=False)
     assert m["method"] == "labels-only" and m["teacher_dev_accuracy"] is None
-    assert [s["stage"] for s in m["stages"]] == ["task-prediction"]
+    assert [s["phase"] for s in m["phases"]] == ["task-prediction"]
     steps = log_records(out)
     assert set(steps[0]) & {"ce", "soft_ce", "kl", "hidden"} == {"ce"}
     assert m["dev_accuracy"] > 0.5
@@ -163,7 +163,7 @@ def test_labels_only_baseline_needs_no_teacher(world, tmp_path):
 def test_distilbert_method_with_distilbert_style_student(world, tmp_path):
     out = tmp_path / "distil"
     cfg = tiny_cfg(world, "distill.method=distilbert", "student.preset=distilbert-style", "student.overrides={}",
-                   "distill.stages=[task-prediction]", "distill.temperature=2.0",
+                   "distill.phases=[task-prediction]", "distill.temperature=2.0",
                    "distill.task_prediction.max_steps=6")
     m = run_distillation(cfg, str(world["teacher"]), out, progress=False)
     assert m["student"]["layers"] == 2 and m["student"]["init_layers"] == [0, 2]
@@ -176,10 +176,10 @@ def test_mobilebert_progressive_layer_by_layer(world, tmp_path):
     cfg = tiny_cfg(world, "distill.method=mobilebert", "student.preset=mobilebert",
                    "student.overrides={true_hidden_size: 32, intra_bottleneck_size: 32, embedding_size: 32, "
                    "intermediate_size: 64, num_hidden_layers: 2}",
-                   "distill.stages=[task-intermediate, task-prediction]", "distill.progressive=true",
+                   "distill.phases=[task-intermediate, task-prediction]", "distill.progressive=true",
                    "distill.task_intermediate.max_steps=8", "distill.task_prediction.max_steps=4")
     m = run_distillation(cfg, str(world["teacher"]), out, progress=False)
-    inter = [r for r in log_records(out) if r["stage"] == "task-intermediate"]
+    inter = [r for r in log_records(out) if r["phase"] == "task-intermediate"]
     assert [r["layer"] for r in inter] == [1] * 4 + [2] * 4  # one student layer at a time
     assert {"fmt", "at"} <= set(inter[0])
     assert m["head_alignment"] == "same" and m["student"]["model_type"] == "mobilebert"
@@ -189,7 +189,7 @@ def test_mobilebert_progressive_layer_by_layer(world, tmp_path):
 # --- teacher cache ---------------------------------------------------------------------------
 
 def test_cache_gives_the_same_losses_as_the_live_teacher(world, tmp_path):
-    common = ["distill.stages=[task-intermediate, task-prediction]", "distill.task_intermediate.max_steps=10",
+    common = ["distill.phases=[task-intermediate, task-prediction]", "distill.task_intermediate.max_steps=10",
               "distill.task_prediction.max_steps=10"]
     runs = {}
     for name, extra in (("live", ["distill.cache_teacher=false"]),
@@ -199,8 +199,8 @@ def test_cache_gives_the_same_losses_as_the_live_teacher(world, tmp_path):
         runs[name] = run_distillation(tiny_cfg(world, *common, *extra), str(world["teacher"]), out, progress=False)
         runs[name]["steps"] = log_records(out)
     live, f32, f16 = (runs[k]["steps"] for k in ("live", "f32", "f16"))
-    assert all(e["teacher"] == "live" for s in runs["live"]["stages"] for e in s["epochs"])
-    assert all(e["teacher"] == "cache" for s in runs["f32"]["stages"] for e in s["epochs"])
+    assert all(e["teacher"] == "live" for s in runs["live"]["phases"] for e in s["epochs"])
+    assert all(e["teacher"] == "cache" for s in runs["f32"]["phases"] for e in s["epochs"])
     for a, b, c in zip(live, f32, f16):
         for k in ("emb", "hidden", "attn", "soft_ce", "loss"):
             if k in a:
@@ -215,7 +215,7 @@ def test_cache_gives_the_same_losses_as_the_live_teacher(world, tmp_path):
     again = run_distillation(tiny_cfg(world, *common, "distill.cache_dtype=float32",
                                       f"distill.cache_dir={tmp_path / 'c32'}"),
                              str(world["teacher"]), tmp_path / "again", progress=False)
-    assert again["stages"][0]["cache"]["built_examples"] == 0
+    assert again["phases"][0]["cache"]["built_examples"] == 0
     assert again["dev_accuracy"] == runs["f32"]["dev_accuracy"]
 
 
@@ -254,14 +254,14 @@ def test_augmentation_is_batched_and_changes_words(world):
 
 
 def test_augmented_task_distillation_run(world, tmp_path):
-    cfg = tiny_cfg(world, "distill.stages=[task-intermediate, task-prediction]", "distill.augment=true",
+    cfg = tiny_cfg(world, "distill.phases=[task-intermediate, task-prediction]", "distill.augment=true",
                    "distill.augment_factor=2", "distill.task_intermediate.max_steps=4",
                    "distill.task_prediction.max_steps=4", "distill.task_unlabeled=true")
     m = run_distillation(cfg, str(world["teacher"]), tmp_path / "aug", progress=False)
     assert m["augmentation"]["original"] == 240 and m["augmentation"]["augmented"] > 240
     assert m["augmentation"]["source"] == "embedding neighbours"
     assert 0 < m["task_unlabeled_examples"] <= 160
-    assert m["stages"][0]["examples"] == 240 + m["augmentation"]["augmented"] + m["task_unlabeled_examples"]
+    assert m["phases"][0]["examples"] == 240 + m["augmentation"]["augmented"] + m["task_unlabeled_examples"]
 
 
 # --- bad inputs: one-line errors ---------------------------------------------------------------
@@ -281,9 +281,9 @@ def _cli(world, tmp_path, *args):
     (["--student", "tinybert-4l-321d", "--teacher", "{teacher}"], "unknown student preset 'tinybert-4l-321d' (did you mean 'tinybert-4l-312d'?)"),
     (["--layer-map", "1,9", "--teacher", "{teacher}"], "distill.layer_map[1]: teacher layer 9 is out of range 1..4"),
     (["--layer-map", "1,2,3", "--teacher", "{teacher}"], "distill.layer_map has 3 entries but the student has 2 layers"),
-    (["--stages", "task-intermediate", "--teacher", "{base}"], "the teacher has no classifier head and labels.txt"),
-    (["--stages", "task-prediction"], "task distillation needs a fine-tuned teacher"),
-    (["--stages", "general,task-predict", "--teacher", "{teacher}"], "unknown stage 'task-predict'"),
+    (["--phases", "task-intermediate", "--teacher", "{base}"], "the teacher has no classifier head and labels.txt"),
+    (["--phases", "task-prediction"], "task distillation needs a fine-tuned teacher"),
+    (["--phases", "general,task-predict", "--teacher", "{teacher}"], "unknown phase 'task-predict'"),
     (["--teacher", "{teacher}", "--set", "distill.task_prediction.loss_weights={soft_ce: 1, cosine: 1}"],
      "unknown loss 'cosine' (did you mean 'cos'?)"),
     (["--teacher", "/nonexistent/teacher"], "teacher directory not found"),
@@ -299,7 +299,7 @@ def test_bad_inputs_give_one_line_errors(world, tmp_path, capsys, args, msg):
 def test_resume_with_changed_settings_is_refused(world, tmp_path, monkeypatch):
     from pipeline.distill.checkpoint import Checkpointer
 
-    cfg = tiny_cfg(world, "distill.stages=[task-prediction]", "distill.task_prediction.max_steps=6",
+    cfg = tiny_cfg(world, "distill.phases=[task-prediction]", "distill.task_prediction.max_steps=6",
                    "distill.checkpoint_every=2")
     out = tmp_path / "s"
     real = Checkpointer.save
@@ -315,12 +315,12 @@ def test_resume_with_changed_settings_is_refused(world, tmp_path, monkeypatch):
     with pytest.raises(Stop):
         run_distillation(cfg, str(world["teacher"]), out, progress=False)
     monkeypatch.undo()
-    changed = tiny_cfg(world, "distill.stages=[task-prediction]", "distill.task_prediction.max_steps=6",
+    changed = tiny_cfg(world, "distill.phases=[task-prediction]", "distill.task_prediction.max_steps=6",
                        "distill.checkpoint_every=2", "distill.temperature=3.0")
     with pytest.raises(BertEdgeError, match="different settings .*temperature: 1.0 -> 3.0"):
         run_distillation(changed, str(world["teacher"]), out, progress=False, resume=True)
     m = run_distillation(cfg, str(world["teacher"]), out, progress=False, resume=True)
-    assert m["stages"][0]["steps"] == 6
+    assert m["phases"][0]["steps"] == 6
 
 
 # --- processes: kill + resume, two ranks ----------------------------------------------------
@@ -368,7 +368,7 @@ def test_kill_mid_epoch_then_resume_gives_identical_weights(world, uninterrupted
     assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
     assert not out.exists() and (tmp_path / "student.work" / "checkpoints" / "LATEST").is_file()
     state = json.loads(next((tmp_path / "student.work" / "checkpoints").glob("ckpt-*/state.json")).read_text())
-    assert state["stage"] == kill_at.split(":")[0] and 0 < state["position"]  # mid-epoch position saved
+    assert state["phase"] == kill_at.split(":")[0] and 0 < state["position"]  # mid-epoch position saved
     r = subprocess.run(_distill_cmd(world, out, "--resume"), cwd=REPO, env=_env(), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "resuming from ckpt-" in r.stdout
@@ -378,7 +378,7 @@ def test_kill_mid_epoch_then_resume_gives_identical_weights(world, uninterrupted
     resumed = json.loads((out / "metrics.json").read_text())
     assert resumed["dev_accuracy"] == full["dev_accuracy"]
     # the log has no duplicated steps after the resume
-    steps = [(x["stage"], x["step"]) for x in log_records(out)]
+    steps = [(x["phase"], x["step"]) for x in log_records(out)]
     assert len(steps) == len(set(steps)) == len([x for x in log_records(uninterrupted)])
 
 
@@ -399,7 +399,7 @@ def test_two_gloo_processes_agree(world, tmp_path):
     assert m["world_size"] == 2 and len(m["rank_checksums"]) == 2 and m["ranks_agree"]
     assert m["rank_checksums"][0] == m["rank_checksums"][1]
     # each process saw half of every global batch: same number of optimizer steps as one process
-    assert m["stages"][1]["steps"] == 12
+    assert m["phases"][1]["steps"] == 12
 
 
 def test_every_epoch_draws_a_new_order(world, tmp_path, monkeypatch):
@@ -408,15 +408,15 @@ def test_every_epoch_draws_a_new_order(world, tmp_path, monkeypatch):
     seen = []
     real = trainer.epoch_batches
 
-    def spy(n, batch_size, seed, stage, epoch, *args, **kw):
-        seen.append((stage, epoch))
-        return real(n, batch_size, seed, stage, epoch, *args, **kw)
+    def spy(n, batch_size, seed, phase, epoch, *args, **kw):
+        seen.append((phase, epoch))
+        return real(n, batch_size, seed, phase, epoch, *args, **kw)
 
     monkeypatch.setattr(trainer, "epoch_batches", spy)
     cfg = tiny_cfg(world, "distill.method=labels-only", "distill.task_prediction.epochs=3")
     m = run_distillation(cfg, None, tmp_path / "s", progress=False)
     assert seen == [(0, 0), (0, 1), (0, 2)]
-    epochs = m["stages"][0]["epochs"]
+    epochs = m["phases"][0]["epochs"]
     assert [e["steps"] for e in epochs] == [15, 15, 15] and all(e["cpu_seconds"] > 0 for e in epochs)
 
 
@@ -427,7 +427,7 @@ def test_epoch_batches_cover_each_example_once_and_split_across_ranks():
 
     lengths = np.random.default_rng(0).integers(3, 60, size=103)
     for grouped in (None, lengths):
-        one = epoch_batches(103, 16, seed=1, stage=0, epoch=2, lengths=grouped)
+        one = epoch_batches(103, 16, seed=1, phase=0, epoch=2, lengths=grouped)
         assert sorted(np.concatenate(one).tolist()) == list(range(103))
         assert len(one) == steps_per_epoch(103, 16, 1) == 7
         r0 = epoch_batches(103, 16, 1, 0, 2, world=2, rank=0, lengths=grouped)

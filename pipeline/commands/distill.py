@@ -1,23 +1,22 @@
 """`bert-edge distill`: distill the (fine-tuned) teacher into a small student."""
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 from pipeline.commands.common import _yaml_scalar, add_config_arguments, add_data_arguments, config_from_args
 
 HELP = "distill the teacher into a small student (TinyBERT / DistilBERT / MobileBERT / labels-only)"
-DESCRIPTION = (HELP + ". Runs the configured stages (general -> task-intermediate -> task-prediction) "
+DESCRIPTION = (HELP + ". Runs the configured phases (general -> task-intermediate -> task-prediction) "
                "and writes a save_pretrained student with tokenizer, labels.txt and metrics.json. "
                "Runs on one CPU or GPU, or on several processes with `torchrun --nproc_per_node N -m "
                "pipeline.cli distill ...` (CPU or GPU) or `accelerate launch --multi_gpu -m pipeline.cli "
                "distill ...` (GPUs).")
 
-STAGE_KEYS = ("general", "task_intermediate", "task_prediction")
-
-
 def add_arguments(p) -> None:
     p.add_argument("--teacher", metavar="DIR",
-                   help="fine-tuned teacher for the task stages (default: teacher.finetuned, else "
+                   help="fine-tuned teacher for the task phases (default: teacher.finetuned, else "
                         "OUTPUT_DIR/teacher if it exists)")
     p.add_argument("--out", help="output directory for the student (default: OUTPUT_DIR/student)")
     p.add_argument("--student", metavar="PRESET",
@@ -25,24 +24,25 @@ def add_arguments(p) -> None:
                         "directory / config.json (student.preset)")
     p.add_argument("--method", help="loss recipe: tinybert, distilbert, mobilebert, or labels-only (the same "
                                     "student without a teacher) (distill.method)")
-    p.add_argument("--stages", help="comma-separated subset of general,task-intermediate,task-prediction "
-                                    "(distill.stages)")
+    p.add_argument("--phases", help="comma-separated subset of general,task-intermediate,task-prediction "
+                                    "(distill.phases)")
+    p.add_argument("--stages", help=argparse.SUPPRESS)  # the old name of --phases: still accepted
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint of an "
                                                           "interrupted run with the same settings")
     p.add_argument("--augment", action="store_true", default=None,
-                   help="TinyBERT data augmentation for the task stages (distill.augment)")
+                   help="TinyBERT data augmentation for the task phases (distill.augment)")
     p.add_argument("--no-cache", action="store_true", help="run the teacher every step instead of "
                                                            "caching its outputs on disk")
     p.add_argument("--cache-dir", help="where teacher caches live (reusable across runs; distill.cache_dir)")
     p.add_argument("--layer-map", metavar="L1,L2,...",
                    help="teacher layer (1-based) for each student layer, e.g. 2,4,6 (distill.layer_map)")
     p.add_argument("--temperature", type=float, help="distill.temperature")
-    g = p.add_argument_group("training (applies to every stage; --set distill.general.epochs=N for one)")
-    g.add_argument("--epochs", type=float, help="epochs per stage")
-    g.add_argument("--lr", type=float, help="learning rate per stage")
-    g.add_argument("--batch-size", type=int, help="global batch size per stage")
+    g = p.add_argument_group("training (applies to every phase; --set distill.general.epochs=N for one)")
+    g.add_argument("--epochs", type=float, help="epochs per phase")
+    g.add_argument("--lr", type=float, help="learning rate per phase")
+    g.add_argument("--batch-size", type=int, help="global batch size per phase")
     g.add_argument("--max-seq-length", type=int, help="max tokens per example")
-    g.add_argument("--max-steps", type=int, help="cap on optimizer steps per stage")
+    g.add_argument("--max-steps", type=int, help="cap on optimizer steps per phase")
     add_data_arguments(p, unlabeled=True)
     add_config_arguments(p)
 
@@ -63,16 +63,22 @@ def _trained_on_default(teacher: Path) -> bool:
 
 def run(args) -> int:
     from pipeline.distill import run_distillation
+    from pipeline.distill.plan import PHASE_ATTR
     from pipeline.errors import BertEdgeError
 
     for flag, field in (("epochs", "epochs"), ("lr", "learning_rate"), ("batch_size", "batch_size"),
                         ("max_seq_length", "max_seq_length"), ("max_steps", "max_steps")):
         value = getattr(args, flag, None)
         if value is not None:
-            args.overrides += [f"distill.{k}.{field}={value}" for k in STAGE_KEYS]
+            args.overrides += [f"distill.{k}.{field}={value}" for k in PHASE_ATTR.values()]
     if args.stages is not None:
-        args.overrides.append("distill.stages=" + _yaml_scalar(
-            [s.strip() for s in args.stages.split(",") if s.strip()]))
+        if args.phases is not None:
+            raise BertEdgeError("--stages was renamed to --phases and both are given: keep only --phases")
+        print("warning: --stages was renamed to --phases; please use --phases", file=sys.stderr, flush=True)
+        args.phases = args.stages
+    if args.phases is not None:
+        args.overrides.append("distill.phases=" + _yaml_scalar(
+            [s.strip() for s in args.phases.split(",") if s.strip()]))
     if args.layer_map is not None:
         parts = [p.strip() for p in args.layer_map.split(",") if p.strip()]
         args.overrides.append("distill.layer_map=[" + ",".join(

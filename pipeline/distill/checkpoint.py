@@ -1,7 +1,7 @@
 """Atomic, resumable checkpoints: model + projections, optimizer, scheduler, every process's RNG,
 data position, best-so-far weights, and the log offset.
 
-A checkpoint is a directory `ckpt-<stage>-<step>` written as a hidden temp dir and renamed into
+A checkpoint is a directory `ckpt-<phase>-<step>` written as a hidden temp dir and renamed into
 place only when every file (from every process) is on disk; `LATEST` (also written atomically)
 names the newest. A kill at any moment leaves the previous checkpoint intact.
 """

@@ -1,6 +1,6 @@
-"""A stage's training objective: weighted sum of named losses over mapped layers.
+"""A phase's training objective: weighted sum of named losses over mapped layers.
 
-A *method* is only a set of default weights per stage kind; any stage may set its own
+A *method* is only a set of default weights per phase kind; any phase may set its own
 `loss_weights`, so e.g. TinyBERT's intermediate losses plus DistilBERT's cosine loss is one line
 of config. Loss names:
 
@@ -34,7 +34,7 @@ TEACHER_FREE = {"ce"}  # losses that need no teacher
 LABELED = {"ce"}  # losses that need gold labels
 METHODS = ("tinybert", "distilbert", "mobilebert", "labels-only")
 
-# method -> stage kind -> default weights
+# method -> phase kind -> default weights
 DEFAULT_WEIGHTS = {
     "tinybert": {"intermediate": {"emb": 1.0, "hidden": 1.0, "attn": 1.0},
                  "prediction": {"soft_ce": 1.0}},
@@ -56,8 +56,8 @@ def check_method(method: str) -> str:
     return method
 
 
-def stage_weights(method: str, kind: str, user: dict, where: str) -> dict:
-    """The stage's loss weights: the method's defaults for `kind`, replaced by `user` if given."""
+def phase_weights(method: str, kind: str, user: dict, where: str) -> dict:
+    """The phase's loss weights: the method's defaults for `kind`, replaced by `user` if given."""
     if user:
         out = {}
         for k, v in user.items():

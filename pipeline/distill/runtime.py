@@ -22,6 +22,11 @@ class Runtime:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    def say(self, msg: str) -> None:
+        """Print a progress line once (from process 0), not once per process."""
+        if self.is_main:
+            print(msg, flush=True)
+
     def barrier(self) -> None:
         if self.world > 1:
             self.accelerator.wait_for_everyone()
@@ -60,7 +65,7 @@ def make_runtime(mixed_precision: str = "no") -> Runtime:
     import torch
     from accelerate import Accelerator, DistributedDataParallelKwargs
 
-    # Intermediate stages leave the classifier unused and progressive training freezes layers:
+    # Intermediate phases leave the classifier unused and progressive training freezes layers:
     # DDP must look for unused parameters.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True)
     use_cpu = not torch.cuda.is_available()

@@ -1,9 +1,9 @@
-"""The training loop of one distillation stage: one readable function, `train_stage`.
+"""The training loop of one distillation phase: one readable function, `train_phase`.
 
 Per step: take this process's share of the next global batch, get the teacher's features (from
 the disk cache, or a no-grad forward pass), run the student (with its width projections, under
 DDP when there are several processes), add up the weighted losses, step. Around that: a
-deterministic data order (a function of seed, stage and epoch only, so a resumed run sees the
+deterministic data order (a function of seed, phase and epoch only, so a resumed run sees the
 same batches), JSON-lines logging, dev evaluation, and atomic checkpoints.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pipeline.distill.features import FeatureModel
 from pipeline.distill.objective import Objective
 from pipeline.distill.runtime import Runtime
 
-FAULT_ENV = "BERT_EDGE_FAULT_AT_STEP"  # test hook: "<stage>:<step>" -> SIGKILL self after that step
+FAULT_ENV = "BERT_EDGE_FAULT_AT_STEP"  # test hook: "<phase>:<step>" -> SIGKILL self after that step
 
 
 class JsonlLog:
@@ -59,12 +59,12 @@ class JsonlLog:
 
 
 @dataclass
-class Stage:
+class Phase:
     index: int
     name: str
-    cfg: object  # StageConfig
+    cfg: object  # PhaseConfig
     objective: Objective
-    data: object  # TokenizedDataset (labels present for labeled stages)
+    data: object  # TokenizedDataset (labels present for labeled phases)
     teacher: Optional[FeatureModel] = None  # live teacher when no complete cache
     cache: Optional[TeacherCache] = None
     evaluate: Optional[Callable] = None  # student model -> classification report
@@ -87,16 +87,16 @@ class Context:
     group_by_length: bool = True
 
 
-def epoch_batches(n: int, batch_size: int, seed: int, stage: int, epoch: int, world: int = 1,
+def epoch_batches(n: int, batch_size: int, seed: int, phase: int, epoch: int, world: int = 1,
                   rank: int = 0, lengths: Optional[np.ndarray] = None) -> list[np.ndarray]:
-    """This process's index batches for one epoch. The order depends only on (seed, stage,
+    """This process's index batches for one epoch. The order depends only on (seed, phase,
     epoch); each global batch of `batch_size` is split across the processes.
 
     With `lengths`, batches group examples of similar length (as HF's group_by_length): the
     shuffled order is cut into mega-batches of 50 batches, each sorted by length, and the batch
     order is shuffled again. Dynamic padding then pads little, which on short-text tasks such as
     SST-2 cuts the compute per epoch several-fold."""
-    rng = np.random.default_rng([seed, stage, epoch])
+    rng = np.random.default_rng([seed, phase, epoch])
     perm = rng.permutation(n)
     if lengths is not None:
         mega = batch_size * 50
@@ -157,17 +157,17 @@ def _collate(data, idx, device) -> dict:
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def train_stage(ctx: Context, stage: Stage, fm: FeatureModel, resume: Optional[tuple] = None,
+def train_phase(ctx: Context, phase: Phase, fm: FeatureModel, resume: Optional[tuple] = None,
                 state_extra: Optional[dict] = None) -> dict:
-    """Train `fm` (student + projections) through one stage; returns the stage summary.
+    """Train `fm` (student + projections) through one phase; returns the phase summary.
 
-    `resume` = (state, objects) from a checkpoint taken inside this stage."""
+    `resume` = (state, objects) from a checkpoint taken inside this phase."""
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    rt, cfg, obj = ctx.rt, stage.cfg, stage.objective
-    n = len(stage.data)
-    lengths = np.array([len(f["input_ids"]) for f in stage.data.features])
+    rt, cfg, obj = ctx.rt, phase.cfg, phase.objective
+    n = len(phase.data)
+    lengths = np.array([len(f["input_ids"]) for f in phase.data.features])
     spe = steps_per_epoch(n, cfg.batch_size, rt.world)
     total = max(1, math.ceil(cfg.epochs * spe))
     if cfg.max_steps:
@@ -192,67 +192,67 @@ def train_stage(ctx: Context, stage: Stage, fm: FeatureModel, resume: Optional[t
     if resume is not None and "rng" in resume[1]:
         set_rng_state(resume[1]["rng"])  # last: nothing after this may draw random numbers
 
-    if stage.teacher is not None:
-        stage.teacher.eval()
+    if phase.teacher is not None:
+        phase.teacher.eval()
     fault = os.environ.get(FAULT_ENV, "")
-    fault_step = int(fault.split(":")[1]) if fault.startswith(stage.name + ":") else None
-    n_seg = len(obj.pairs) if stage.progressive else 1
+    fault_step = int(fault.split(":")[1]) if fault.startswith(phase.name + ":") else None
+    n_seg = len(obj.pairs) if phase.progressive else 1
     segment, active = -1, None
     is_main = rt.is_main
-    bar = tqdm(total=total, initial=step, desc=stage.name, unit="step", disable=not (ctx.progress and is_main),
+    bar = tqdm(total=total, initial=step, desc=phase.name, unit="step", disable=not (ctx.progress and is_main),
                dynamic_ncols=True)
     sums: dict[str, float] = {}
     count = 0
-    t_stage = time.time()
+    t_phase = time.time()
     epochs_log = []
     eval_log = []
 
     def evaluate(tag: str):
         nonlocal best, best_state
-        if stage.evaluate is None:
+        if phase.evaluate is None:
             return None
-        rep = stage.evaluate(fm.model)
-        rec = {"event": "eval", "stage": stage.name, "step": step, "epoch": round(step / spe, 4),
+        rep = phase.evaluate(fm.model)
+        rec = {"event": "eval", "phase": phase.name, "step": step, "epoch": round(step / spe, 4),
                "dev_accuracy": rep["accuracy"], "dev_macro_f1": rep["macro_f1"], "at": tag}
         ctx.log.write(rec)
         eval_log.append(rec)
         if best is None or rep["accuracy"] > best["accuracy"]:
             best = {"accuracy": rep["accuracy"], "step": step}
-            if stage.keep_best:
+            if phase.keep_best:
                 best_state = {k: v.detach().cpu().clone() for k, v in fm.state_dict().items()}
         if is_main:
             bar.set_postfix_str(f"dev_acc={rep['accuracy']:.4f}", refresh=False)
         return rep
 
     def checkpoint(done: bool = False):
-        ctx.ckpt.save(f"ckpt-{stage.index:02d}-{step:08d}",
-                      {"stage_index": stage.index, "stage": stage.name, "step": step, "epoch": epoch,
-                       "position": pos, "total_steps": total, "stage_done": done, "best": best,
+        ctx.ckpt.save(f"ckpt-{phase.index:02d}-{step:08d}",
+                      {"phase_index": phase.index, "phase": phase.name, "step": step, "epoch": epoch,
+                       "position": pos, "total_steps": total, "phase_done": done, "best": best,
                        "log_offset": ctx.log.offset(), **(state_extra or {})},
                       {"model": fm.state_dict(), "optimizer": opt.state_dict(),
                        "scheduler": sched.state_dict(), "best": best_state})
 
     last_eval_step = -1
     while step < total:
-        batches = epoch_batches(n, cfg.batch_size, ctx.seed, stage.index, epoch, rt.world, rt.rank,
+        batches = epoch_batches(n, cfg.batch_size, ctx.seed, phase.index, epoch, rt.world, rt.rank,
                                 lengths if ctx.group_by_length else None)
         t_epoch, c_epoch, first_pos = time.time(), time.process_time(), pos
-        source = "none" if not obj.needs_teacher else ("cache" if stage.cache is not None else "live")
+        source = "none" if not obj.needs_teacher else ("cache" if phase.cache is not None else "live")
         while pos < len(batches) and step < total:
-            if stage.progressive:
+            if phase.progressive:
                 seg = min(step * n_seg // total, n_seg - 1)
                 if seg != segment:
                     segment, active = seg, _set_progressive_trainable(fm, obj, seg)
             idx = batches[pos]
-            batch = _collate(stage.data, idx, rt.device)
+            batch = _collate(phase.data, idx, rt.device)
             labels = batch.pop("labels", None)
             t_feats = None
             if obj.needs_teacher:
-                if stage.cache is not None:
-                    t_feats = stage.cache.read(idx, pad_to=batch["input_ids"].shape[1], device=rt.device)
+                if phase.cache is not None:
+                    t_feats = phase.cache.read(idx, pad_to=batch["input_ids"].shape[1], device=rt.device)
                 else:
                     with torch.no_grad():
-                        t_feats = stage.teacher(**batch)
+                        t_feats = phase.teacher(**batch)
             ddp_fm.train()
             s_feats = ddp_fm(**batch)
             loss, parts = obj(s_feats, t_feats, batch["attention_mask"], labels, layers=active)
@@ -272,10 +272,10 @@ def train_stage(ctx: Context, stage: Stage, fm: FeatureModel, resume: Optional[t
             count += 1
             if step % ctx.log_every == 0 or step == total:
                 avg = rt.mean({k: v / count for k, v in sums.items()})
-                rec = {"event": "step", "stage": stage.name, "step": step, "epoch": round(step / spe, 4),
+                rec = {"event": "step", "phase": phase.name, "step": step, "epoch": round(step / spe, 4),
                        "lr": sched.get_last_lr()[0], **{k: round(v, 6) for k, v in avg.items()},
-                       "seconds": round(time.time() - t_stage, 2)}
-                if stage.progressive:
+                       "seconds": round(time.time() - t_phase, 2)}
+                if phase.progressive:
                     rec["layer"] = obj.pairs[segment][0]
                 ctx.log.write(rec)
                 if is_main:
@@ -288,12 +288,12 @@ def train_stage(ctx: Context, stage: Stage, fm: FeatureModel, resume: Optional[t
                 secs = time.time() - t_epoch
                 # CPU seconds of this process next to wall seconds: on a shared machine the
                 # wall clock mostly measures the neighbours
-                rec = {"event": "epoch", "stage": stage.name, "epoch": epoch + 1, "step": step,
+                rec = {"event": "epoch", "phase": phase.name, "epoch": epoch + 1, "step": step,
                        "seconds": round(secs, 2), "cpu_seconds": round(time.process_time() - c_epoch, 2),
                        "steps": pos - first_pos, "complete": first_pos == 0, "teacher": source}
                 ctx.log.write(rec)
                 epochs_log.append(rec)
-            if (stage.eval_every and step % stage.eval_every == 0) or (epoch_done and not stage.eval_every):
+            if (phase.eval_every and step % phase.eval_every == 0) or (epoch_done and not phase.eval_every):
                 evaluate("epoch" if epoch_done else "steps")
                 last_eval_step = step
             if epoch_done:
@@ -305,18 +305,18 @@ def train_stage(ctx: Context, stage: Stage, fm: FeatureModel, resume: Optional[t
             if epoch_done:
                 break  # next epoch: new order
     bar.close()
-    if stage.evaluate is not None and last_eval_step != step:
+    if phase.evaluate is not None and last_eval_step != step:
         evaluate("end")
-    if stage.progressive:
+    if phase.progressive:
         for p in fm.parameters():
             p.requires_grad_(True)
-    if stage.keep_best and best_state is not None:
+    if phase.keep_best and best_state is not None:
         fm.load_state_dict(best_state)
-    seconds = time.time() - t_stage
-    summary = {"stage": stage.name, "steps": total, "steps_per_epoch": spe, "examples": n,
+    seconds = time.time() - t_phase
+    summary = {"phase": phase.name, "steps": total, "steps_per_epoch": spe, "examples": n,
                "seconds": round(seconds, 1), "epochs": epochs_log, "evals": eval_log,
-               "best": best, **stage.info}
-    ctx.log.write({"event": "stage_end", **{k: v for k, v in summary.items() if k not in ("epochs", "evals")}})
+               "best": best, **phase.info}
+    ctx.log.write({"event": "phase_end", **{k: v for k, v in summary.items() if k not in ("epochs", "evals")}})
     checkpoint(done=True)
     rt.accelerator.free_memory()
     return summary
