@@ -103,11 +103,45 @@ def load_tokenizer(path: str | Path, trust_remote_code: bool = False):
     return tok
 
 
+def load_base(spec: str, trust_remote_code: bool = False):
+    """(model, directory): the pretrained model without a task head, in eval mode, SDPA attention
+    (general distillation; the attention scores its losses need are recomputed by
+    distill.features.ScoreCapture)."""
+    from transformers import AutoModel
+
+    src = resolve(spec)
+    if src.is_local:
+        check_model_dir(src.path)
+    model = _from_pretrained(AutoModel, src, spec, attn_implementation="sdpa", trust_remote_code=trust_remote_code)
+    return model.eval(), src.path
+
+
+def _from_pretrained(auto_cls, src, spec: str, **kwargs):
+    """`auto_cls.from_pretrained(src.path)` without transformers' noise, failures as one line."""
+    import transformers
+
+    transformers.logging.disable_progress_bar()  # per-tensor "Loading weights" bars are noise here
+    verbosity = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()  # "newly initialized head" warnings are expected
+    try:
+        return auto_cls.from_pretrained(src.path, **kwargs)
+    except BertEdgeError:
+        raise
+    except OSError as e:
+        if not src.is_local:
+            raise BertEdgeError(f"cannot fetch '{spec}' from the Hugging Face hub (offline? "
+                                f"pass a local directory instead): {(str(e).splitlines() or ['?'])[0]}") from None
+        raise _load_error(src.path, e) from None
+    except Exception as e:
+        raise _load_error(src.path, e) from None
+    finally:
+        transformers.logging.set_verbosity(verbosity)
+
+
 def load_classifier(spec: str, num_labels: Optional[int] = None, labels: Optional[list] = None,
                     trust_remote_code: bool = False, attn_implementation: str = "eager"):
     """(model, tokenizer, source) for sequence classification. A base model (no head) gets a new
     randomly initialized head with `num_labels`. Eager attention: distillation needs the scores."""
-    import transformers
     from transformers import AutoModelForSequenceClassification
 
     src = resolve(spec)
@@ -125,22 +159,7 @@ def load_classifier(spec: str, num_labels: Optional[int] = None, labels: Optiona
                       label2id={l: i for i, l in enumerate(labels)})
     elif num_labels:
         kwargs["num_labels"] = num_labels
-    transformers.logging.disable_progress_bar()  # per-tensor "Loading weights" bars are noise here
-    verbosity = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()  # "newly initialized head" warnings are expected
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(src.path, **kwargs)
-    except BertEdgeError:
-        raise
-    except OSError as e:
-        if not src.is_local:
-            raise BertEdgeError(f"cannot fetch '{spec}' from the Hugging Face hub (offline? "
-                                f"pass a local directory instead): {(str(e).splitlines() or ['?'])[0]}") from None
-        raise _load_error(src.path, e) from None
-    except Exception as e:
-        raise _load_error(src.path, e) from None
-    finally:
-        transformers.logging.set_verbosity(verbosity)
+    model = _from_pretrained(AutoModelForSequenceClassification, src, spec, **kwargs)
     if not src.is_local and model.config.model_type not in SUPPORTED_MODEL_TYPES:
         raise BertEdgeError(f"{spec}: model type '{model.config.model_type}' is not supported")
     tok = load_tokenizer(src.path, trust_remote_code)

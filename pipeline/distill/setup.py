@@ -199,13 +199,13 @@ def _load_teachers(cfg, plan: DistillPlan, task_dir, general_spec, needs_task_te
     import torch
 
     from pipeline.distill.cache import teacher_identity
-    from pipeline.teacher import load_classifier, load_tokenizer
+    from pipeline.teacher import load_base, load_classifier, load_tokenizer
 
     dcfg, phases, method = cfg.distill, plan.phases, plan.method
     t = Teachers()
     with torch.random.fork_rng(devices=[]):
         if "general" in phases:
-            t.general, t.general_path = _load_base(general_spec, cfg.teacher.trust_remote_code)
+            t.general, t.general_path = load_base(general_spec, cfg.teacher.trust_remote_code)
             gtok = load_tokenizer(t.general_path, cfg.teacher.trust_remote_code)
             if task_dir is not None and _vocab_signature(gtok) != _vocab_signature(tok):
                 raise BertEdgeError(f"the pretrained teacher {general_spec} and the fine-tuned teacher {task_dir} "
@@ -229,7 +229,7 @@ def _build_student(cfg, plan: DistillPlan, teachers: Teachers, phase_teacher: di
     from transformers import AutoConfig
 
     from pipeline.distill.students import build_student
-    from pipeline.teacher import resolve
+    from pipeline.teacher import load_base, resolve
 
     init_teacher = phase_teacher[plan.phases[0]] or teachers.task or teachers.general
     if init_teacher is not None:
@@ -242,7 +242,7 @@ def _build_student(cfg, plan: DistillPlan, teachers: Teachers, phase_teacher: di
         and not Path(cfg.student.preset).expanduser().is_dir())
     if needs_init and init_teacher is None:
         with torch.random.fork_rng(devices=[]):
-            init_teacher, _ = _load_base(str(task_dir) if task_dir is not None else cfg.teacher.model)
+            init_teacher, _ = load_base(str(task_dir) if task_dir is not None else cfg.teacher.model)
     student, sinfo = build_student(cfg.student, ref_config, labels, init_teacher=init_teacher, seed=plan.seed)
     student.to(rt.device)
     if tok.vocab_size > student.config.vocab_size:
@@ -388,35 +388,6 @@ def _diff(a, b, prefix="") -> str:
                 return d
         return ""
     return f"{prefix}: {a!r} -> {b!r}" if a != b else ""
-
-
-def _load_base(spec: str, trust_remote_code: bool = False):
-    """The pretrained teacher without a task head (general distillation), SDPA attention (the
-    scores the losses need are recomputed by features.ScoreCapture)."""
-    import transformers
-    from transformers import AutoModel
-
-    from pipeline.teacher import _load_error, check_model_dir, resolve
-
-    src = resolve(spec)
-    if src.is_local:
-        check_model_dir(src.path)
-    verbosity = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    try:
-        model = AutoModel.from_pretrained(src.path, attn_implementation="sdpa",
-                                          trust_remote_code=trust_remote_code)
-    except OSError as e:
-        if not src.is_local:
-            raise BertEdgeError(f"cannot fetch '{spec}' (offline? pass a local directory): "
-                                f"{(str(e).splitlines() or ['?'])[0]}") from None
-        raise _load_error(src.path, e) from None
-    except Exception as e:
-        raise _load_error(src.path, e) from None
-    finally:
-        transformers.logging.set_verbosity(verbosity)
-    return model.eval(), src.path
 
 
 def _vocab_signature(tok) -> str:
