@@ -98,6 +98,8 @@ class Setup:
 
 def setup_distillation(cfg, plan: DistillPlan, teacher_dir, out_dir: Path, progress: bool,
                        resume: bool) -> Setup:
+    """Load and check everything `plan` needs; with `resume`, find the checkpoint to continue from
+    (else clear old checkpoints and log). Writes nothing before the inputs are known to be good."""
     import torch
 
     from pipeline.distill.checkpoint import Checkpointer
