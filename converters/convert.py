@@ -199,7 +199,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
 def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, calibration_texts,
              num_calibration: int, threads, approximate_gelu: bool, validation_texts,
              full_int8_mask_value, metadata: bool = True) -> dict:
-    from converters import onnx_export, validate
+    from converters import onnx_export, real_length, validate
     from converters.student import load_student, read_config, width_clashes
 
     user_threads = int(threads) if threads else None
@@ -222,6 +222,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                                           "max_seq_length")
     student = load_student(model_dir, L)
     cfg = student.config
+    context = real_length.trailing_context(student.model_type)
+    contract = real_length.dumps(L, context)  # every artifact runs sentences at their own length
     vocab_size = int(cfg.get("vocab_size") or len(student.tokenizer))
     vset = validate.build_validation_set(student.tokenizer, L, vocab_size, texts=validation_texts,
                                          type_vocab_size=int(cfg.get("type_vocab_size") or 2))
@@ -240,6 +242,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         if "onnx" in targets:
             cand = work / ARTIFACTS["onnx"]
             onnx_export.add_int_mask_input(bias_onnx, cand)
+            onnx_export.set_metadata(cand, real_length.KEY, contract)
             t_conv = time.perf_counter() - t0
             tv = time.perf_counter()
             metrics = validate.validate_artifact(cand, "onnx", vset, "onnx", threads)
@@ -259,7 +262,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         t_imp = time.perf_counter()
         tflite.import_frameworks()
         facts["tensorflow_import_seconds"] = round(time.perf_counter() - t_imp, 3)
-        tf_onnx = bias_onnx
+        tf_onnx = work / "graph_bias_static.onnx"  # onnx2tf builds at [1, L]
+        positions = onnx_export.static_copy(bias_onnx, tf_onnx, L)
         vset_tf = vset  # what the TF graph and the .tflite files are checked against
         if approximate_gelu:
             model_approx = _copy_model(student.model)
@@ -269,6 +273,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 tf_onnx = work / "graph_bias_tanh_gelu.onnx"
                 onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", step="tflite_graph")
                 onnx_export.simplify_onnx(raw, tf_onnx, step="tflite_graph")
+                positions = onnx_export.static_copy(tf_onnx, tf_onnx, L)
                 # Each conversion is checked against the model it converts (the tanh-GELU
                 # student); what the approximation itself costs is reported separately.
                 vset_tf = dataclasses.replace(vset)
@@ -284,7 +289,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         if user_threads:
             _tf_threads(user_threads)
         keras_model = tflite.build_keras_model(tf_onnx, work)
-        graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE)
+        graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
+                                              position_table=positions)
         # The TF graph must match the float student before it is converted three times. If
         # onnx2tf's fast path guessed a layout wrong, rebuild with its reference run.
         graph_check = _graph_check(tflite, graph_float, vset_tf)
@@ -292,7 +298,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             run.say(f"tflite_graph: fast onnx2tf graph is off by {graph_check['max_abs_diff']:.3g}; "
                     "rebuilding with onnx2tf's reference run")
             keras_model = tflite.build_keras_model(tf_onnx, work, reference_run=True)
-            graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE)
+            graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
+                                              position_table=positions)
             graph_check = _graph_check(tflite, graph_float, vset_tf)
             graph_check["rebuilt_with_reference_run"] = True
             if not graph_check["ok"]:
@@ -337,7 +344,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                          "mask_value": mask_value}
             tflite._FastCalibrator.last_stats = {}
             data = tflite.convert_variant(graph, variant, backend, representative=rep,
-                                          num_threads=threads or 1)
+                                          num_threads=threads or 1, trailing_context=context)
             if variant == "int8_full":
                 extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
             if metadata:
@@ -469,6 +476,7 @@ def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
             approximate_gelu: bool, vset) -> dict:
     import platform
 
+    from converters import real_length
     from converters.hostinfo import cpu_info
 
     versions = {}
@@ -497,7 +505,9 @@ def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
                                                  "vocab_size", "hidden_act") if k in cfg},
         "labels": student.labels,
         "max_seq_length": L,
-        "inputs": [{"name": n, "dtype": "int32", "shape": [1, L]} for n in INPUT_NAMES],
+        # Dynamic sequence dimension: [1, n], 1 <= n <= L (converters/real_length.py).
+        "inputs": [{"name": n, "dtype": "int32", "shape": [1, -1]} for n in INPUT_NAMES],
+        "sequence": real_length.contract(L, real_length.trailing_context(student.model_type)),
         "outputs": [{"name": "logits", "dtype": "float32", "shape": [1, student.num_labels]}],
         "targets": targets,
         "artifacts": results,

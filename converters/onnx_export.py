@@ -1,8 +1,12 @@
-"""PyTorch student -> ONNX: fixed [1, L] int32 inputs, `logits` output, simplified.
+"""PyTorch student -> ONNX: int32 [1, seq] inputs (seq dynamic, 1..max_seq_length), `logits`
+output, simplified.
 
 The export wrapper does the int32 -> int64 casts and builds the additive attention mask itself
-(a [1, 1, 1, L] float tensor, which BERT and MobileBERT take as-is), so the exported graph has one
-explicit, bounded mask path instead of whatever mask helper the transformers version traces.
+(a [1, 1, 1, seq] float tensor, which BERT and MobileBERT take as-is), so the exported graph has
+one explicit, bounded mask path instead of whatever mask helper the transformers version traces.
+Position ids come from a cumulative sum over the input rather than from its Shape: no op of the
+graph reads the sequence length, so a converter that fixes shapes (onnx2tf builds at
+max_seq_length, see `static_copy`) leaves nothing length-specific but its Reshape constants.
 """
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import collections
 import warnings
 from pathlib import Path
 from typing import Optional
+
+import numpy as np
 
 from converters.common import INPUT_NAMES, OUTPUT_NAME, ConversionError
 
@@ -45,9 +51,12 @@ def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE)
                 bias = attention_mask.to(torch.float32)
             else:
                 bias = (1.0 - attention_mask.to(torch.float32)) * mask_value
-            out = self.inner(input_ids=input_ids.to(torch.long),
+            ids = input_ids.to(torch.long)
+            positions = torch.cumsum(ids * 0 + 1, dim=1) - 1  # 0..seq-1 without a Shape op
+            out = self.inner(input_ids=ids,
                              attention_mask=bias[:, None, None, :],
                              token_type_ids=token_type_ids.to(torch.long),
+                             position_ids=positions,
                              return_dict=False)
             return out[0]
 
@@ -82,9 +91,13 @@ def example_inputs(max_seq_length: int, mask_input: str = "int"):
     return ids, mask, torch.zeros(1, max_seq_length, dtype=torch.int32)
 
 
+SEQ_AXIS = "sequence"
+
+
 def export_onnx(model, path: str | Path, max_seq_length: int, mask_input: str = "int",
                 opset: int = OPSET, step: str = "onnx") -> None:
-    """torch.onnx.export (TorchScript exporter) of the wrapped model to `path` (not simplified)."""
+    """torch.onnx.export (TorchScript exporter) of the wrapped model to `path` (not simplified),
+    traced at max_seq_length with a dynamic sequence axis."""
     import torch
 
     wrapper = make_wrapper(model, mask_input=mask_input)
@@ -94,7 +107,8 @@ def export_onnx(model, path: str | Path, max_seq_length: int, mask_input: str = 
             warnings.simplefilter("ignore")
             torch.onnx.export(wrapper, args, str(path), input_names=list(INPUT_NAMES),
                               output_names=[OUTPUT_NAME], opset_version=opset,
-                              do_constant_folding=True, dynamo=False)
+                              do_constant_folding=True, dynamo=False,
+                              dynamic_axes={n: {1: SEQ_AXIS} for n in INPUT_NAMES})
     except Exception as e:
         op = _op_from_text(str(e))
         raise ConversionError(step, f"torch.onnx.export failed: {type(e).__name__}: {e}",
@@ -118,6 +132,65 @@ def simplify_onnx(src: str | Path, dst: str | Path, step: str = "onnx") -> dict:
         raise ConversionError(step, "onnxsim could not verify the simplified graph")
     onnx.save(simplified, str(dst))
     return {"nodes_before": before, "nodes_after": len(simplified.graph.node)}
+
+
+POSITION_ROWS = "position_rows"
+
+
+def static_copy(src: str | Path, dst: str | Path, max_seq_length: int,
+                step: str = "tflite_graph") -> Optional[np.ndarray]:
+    """The graph for onnx2tf: inputs fixed at [1, max_seq_length] (onnx2tf guesses tensor
+    layouts from static shapes; tflite.py makes the length dynamic again after conversion),
+    simplified again so every Shape-derived value folds to a constant.
+
+    The position-embedding lookup becomes a float input `position_rows` [1, L, hidden] that the
+    TF serving function slices from the table (returned here; None if the model has none).
+    Why: TFLite's dynamic-range int8 quantizes every Gather table with ONE scale, and row 0 of
+    BERT-family position tables is ~10x larger than the rest: the logits of a 4L-312D student
+    moved by 0.6. A slice of a float constant is not quantized, and is exactly what a
+    fixed-length graph had (there onnxsim folded the lookup into a constant)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(src))
+    g = model.graph
+    L = int(max_seq_length)
+    for inp in g.input:
+        dim = inp.type.tensor_type.shape.dim[1]
+        dim.Clear()
+        dim.dim_value = L
+    del g.value_info[:]
+    inits = {i.name: i for i in g.initializer}
+    table = None
+    for node in list(g.node):
+        if node.op_type == "Gather" and node.input[0].endswith("position_embeddings.weight") \
+                and node.input[0] in inits and table is None:
+            # Only the first L rows are ever read: the file keeps no more than that.
+            table = numpy_helper.to_array(inits[node.input[0]])[:L].astype(np.float32)
+            g.node.remove(node)
+            rows = node.output[0]
+            for other in g.node:  # consumers read the new input under its own name
+                for k, name in enumerate(other.input):
+                    if name == rows:
+                        other.input[k] = POSITION_ROWS
+            g.input.append(helper.make_tensor_value_info(POSITION_ROWS, onnx.TensorProto.FLOAT,
+                                                         [1, L, int(table.shape[1])]))
+    onnx.save(model, str(dst))
+    simplify_onnx(dst, dst, step=step)
+    return table
+
+
+def set_metadata(path: str | Path, key: str, value: str) -> None:
+    """Add (or replace) one metadata_props entry of an ONNX file."""
+    import onnx
+
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if p.key != key]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = key, value
+    onnx.save(model, str(path))
 
 
 def onnx_op_counts(path: str | Path) -> dict:
@@ -149,7 +222,6 @@ def add_int_mask_input(src: str | Path, dst: str | Path, mask_value: float = MAS
     Cast -> (1 - m) -> * mask_value feeding the original bias uses."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
-    import numpy as np
 
     model = onnx.load(str(src))
     g = model.graph

@@ -6,7 +6,10 @@
 - `.ptl`     -> torch lite interpreter (`torch.jit.mobile._load_for_lite_interpreter`)
 - directory  -> the Hugging Face model itself (fp32, eager attention), the float reference
 
-Inputs are int32 numpy arrays [n, L]; artifacts have a fixed [1, L] shape and are run row by row.
+Inputs are int32 numpy arrays [n, L], run row by row. An artifact with a dynamic sequence
+dimension (converters/real_length.py) runs each row at its own length (up to its last real
+token plus the artifact's trailing context) unless `padded=True`; a fixed-length one takes
+exactly [1, max_seq_length].
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from typing import Optional
 
 import numpy as np
 
+from converters import real_length
 from converters.common import INPUT_NAMES, OUTPUT_NAME
 from converters.errors import BertEdgeError
 
@@ -26,21 +30,40 @@ def default_threads() -> int:
 
 class Runner:
     backend: str = ""
-    max_seq_length: Optional[int] = None  # fixed input length of an artifact; None = any
+    max_seq_length: Optional[int] = None  # longest input (the only one if not dynamic); None = any
+    dynamic: bool = False  # dynamic sequence dimension: rows run at their own length
+    context: int = 0  # trailing padded positions the model reads (real_length.trailing_context)
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def logits(self, input_ids, attention_mask, token_type_ids) -> np.ndarray:
+    def logits(self, input_ids, attention_mask, token_type_ids, padded: bool = False) -> np.ndarray:
+        """Logits [n, labels]. padded=True feeds the rows as given (e.g. padded to
+        max_seq_length); otherwise a dynamic artifact gets each row cut after its last real
+        token (+ context), as an app feeds it."""
         ids, mask, types = (_as_2d_int32(a, n) for a, n in
                             zip((input_ids, attention_mask, token_type_ids), INPUT_NAMES))
         if not (ids.shape == mask.shape == types.shape):
             raise BertEdgeError(f"{self.path}: input shapes differ: {ids.shape}, {mask.shape}, "
                                 f"{types.shape}")
-        if self.max_seq_length is not None and ids.shape[1] != self.max_seq_length:
-            raise BertEdgeError(f"{self.path}: inputs have length {ids.shape[1]}, the model takes "
-                                f"exactly {self.max_seq_length} (pad to max_seq_length)")
-        return self._run(ids, mask, types)
+        if self.max_seq_length is not None:
+            if self.dynamic and ids.shape[1] > self.max_seq_length:
+                raise BertEdgeError(f"{self.path}: inputs have length {ids.shape[1]}, the model "
+                                    f"takes at most {self.max_seq_length} tokens")
+            if not self.dynamic and ids.shape[1] != self.max_seq_length:
+                raise BertEdgeError(f"{self.path}: inputs have length {ids.shape[1]}, the model "
+                                    f"takes exactly {self.max_seq_length} (pad to max_seq_length)")
+        if padded or not self.dynamic:
+            return self._run(ids, mask, types)
+        keep = real_length.keep_lengths(mask, self.context)
+        return np.concatenate([self._run(ids[i:i + 1, :k], mask[i:i + 1, :k], types[i:i + 1, :k])
+                               for i, k in enumerate(keep)], axis=0)
+
+    def _use_contract(self, contract: dict, fixed_length: Optional[int]) -> None:
+        """Take dynamic/max_seq_length/context from the artifact's real-length contract."""
+        self.dynamic = bool(contract.get("dynamic")) and fixed_length is None
+        self.max_seq_length = int(contract.get("max_seq_length") or 0) or fixed_length
+        self.context = int(contract.get("trailing_context") or 0)
 
     def _run(self, ids, mask, types) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -75,7 +98,11 @@ class OnnxRunner(Runner):
         if missing:
             raise BertEdgeError(f"{path}: ONNX graph has no input(s) {', '.join(missing)}")
         shape = self.inputs["input_ids"].shape
-        self.max_seq_length = shape[1] if isinstance(shape[1], int) else None
+        meta = self.session.get_modelmeta().custom_metadata_map or {}
+        self._use_contract(real_length.loads(meta.get(real_length.KEY)),
+                           shape[1] if isinstance(shape[1], int) else None)
+        if not isinstance(shape[1], int) and not self.dynamic:
+            self.dynamic = True  # a dynamic graph of another exporter: no cap, no context
         self._dtypes = {n: np.int64 if "int64" in self.inputs[n].type else np.int32 for n in INPUT_NAMES}
 
     def _run(self, ids, mask, types):
@@ -125,6 +152,20 @@ def check_tflite_file(path: str | Path) -> None:
         raise BertEdgeError(f"{path.name}: corrupt TFLite file ({msg})") from None
 
 
+def tflite_contract(path: str | Path) -> dict:
+    """The real-length contract stored in a .tflite's metadata list ({} if none)."""
+    try:
+        from ai_edge_litert import schema_py_generated as S
+    except ImportError:  # pragma: no cover - the schema ships with ai_edge_litert
+        return {}
+    m = S.Model.GetRootAs(Path(path).read_bytes(), 0)
+    for i in range(m.MetadataLength()):
+        md = m.Metadata(i)
+        if (md.Name() or b"").decode() == real_length.KEY:
+            return real_length.loads(m.Buffers(md.Buffer()).DataAsNumpy().tobytes())
+    return {}
+
+
 class TFLiteRunner(Runner):
     backend = "tflite"
 
@@ -162,12 +203,30 @@ class TFLiteRunner(Runner):
         if not named and len(outs) != 1:
             raise BertEdgeError(f"{path}: no output tensor named '{OUTPUT_NAME}'")
         self._out = (named or outs)[0]
-        self.max_seq_length = int(self._in["input_ids"]["shape"][1])
+        d = self._in["input_ids"]
+        sig = d.get("shape_signature")
+        is_dynamic = sig is not None and len(sig) == 2 and int(sig[1]) == -1
+        self._use_contract(tflite_contract(path) if is_dynamic else {},
+                           None if is_dynamic else int(d["shape"][1]))
+        if is_dynamic and not self.dynamic:
+            self.dynamic = True
+            self.max_seq_length = int(d["shape"][1]) if int(d["shape"][1]) > 1 else None
+        self._length = int(d["shape"][1])
+
+    def _resize(self, length: int) -> None:
+        if length == self._length:
+            return
+        for d in self._in.values():
+            self.interpreter.resize_tensor_input(d["index"], [1, length], strict=True)
+        self.interpreter.allocate_tensors()
+        self._length = length
 
     def _run(self, ids, mask, types):
         it = self.interpreter
         rows = []
         for i in range(ids.shape[0]):
+            if self.dynamic:
+                self._resize(int(ids.shape[1]))
             for n, a in zip(INPUT_NAMES, (ids, mask, types)):
                 d = self._in[n]
                 it.set_tensor(d["index"], a[i:i + 1].astype(d["dtype"]))
@@ -200,7 +259,11 @@ class PtlRunner(Runner):
         except Exception as e:
             raise BertEdgeError(f"{path}: the lite interpreter cannot load it ({type(e).__name__}: "
                                 f"{str(e).strip().splitlines()[0] if str(e).strip() else ''})") from e
-        self.max_seq_length = max_seq_length or _sidecar_max_len(self.path)
+        contract = ptl_contract(self.path)
+        if contract:
+            self._use_contract(contract, None)
+        else:  # written before real length: fixed [1, L]
+            self.max_seq_length = max_seq_length or _sidecar_max_len(self.path)
 
     def _run(self, ids, mask, types):
         import torch
@@ -213,6 +276,18 @@ class PtlRunner(Runner):
                 args = [torch.from_numpy(a[i:i + 1].copy()) for a in (ids, mask, types)]
                 rows.append(self.module(*args).detach().numpy())
         return np.concatenate(rows, axis=0).astype(np.float32)
+
+
+def ptl_contract(path: str | Path) -> dict:
+    """The real-length contract stored as an extra file in a .ptl archive ({} if none)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            name = next((n for n in z.namelist() if n.endswith("/extra/" + real_length.KEY)), None)
+            return real_length.loads(z.read(name)) if name else {}
+    except (OSError, zipfile.BadZipFile):
+        return {}
 
 
 def _sidecar_max_len(path: Path) -> Optional[int]:

@@ -25,6 +25,13 @@ of that tensor is ~40, every real score rounds to the same value and attention t
 (argmax agreement 69.5% vs 88% with -40 on a fine-tuned SST-2 MiniLM; exp(-40) is still 0 at
 int8 resolution). Output tensors are renamed to the contract names and a `serving_default`
 signature is added.
+
+Real length: onnx2tf builds from the graph fixed at [1, L] (its layout guesses need static
+shapes; onnx_export.static_copy), the serving function is traced with [1, None] inputs, and
+`make_sequence_dynamic` rewrites the few Reshape constants that still hold L to -1 and marks
+the inputs [1, -1] (shape_signature; default shape stays [1, L] for apps that never resize).
+The onnx_export wrapper leaves no other op that depends on the length; validation runs every
+file at many lengths and fails it if that ever stops being true.
 """
 from __future__ import annotations
 
@@ -94,8 +101,14 @@ def build_keras_model(onnx_path: str | Path, work_dir: str | Path, step: str = "
 
     reference_run=False skips onnx2tf's per-op accuracy correction (see
     _skip_onnx2tf_reference_run); check the result with `graph_logits` against the float student."""
+    import onnx
+
+    from converters.onnx_export import POSITION_ROWS
+
     quiet_tensorflow()
     _tf()
+    extra_inputs = [i.name for i in onnx.load(str(onnx_path), load_external_data=False).graph.input
+                    if i.name == POSITION_ROWS]
     try:
         import onnx2tf
     except ImportError as e:
@@ -112,6 +125,8 @@ def build_keras_model(onnx_path: str | Path, work_dir: str | Path, step: str = "
                 disable_model_save=True,       # no SavedModel/Keras/TFLite files: we convert ourselves
                 output_signaturedefs=True,     # sanitized op names (no leading '/')
                 non_verbose=True,
+                # [1, L, hidden] position rows (onnx_export.static_copy) are not an NCW image
+                keep_shape_absolutely_input_names=extra_inputs or None,
             )
     except SystemExit as e:  # onnx2tf calls sys.exit(1) on some errors
         raise ConversionError(step, f"onnx2tf exited ({e.code}): {_last_line(out.getvalue())}",
@@ -146,12 +161,15 @@ class ServingGraph:
     that only differ in the attention-mask constant share the frozen graph: `with_mask_value`
     edits that one Const node in a copy of the frozen GraphDef."""
 
-    def __init__(self, keras_model, max_seq_length: int, mask_value: float, _parent=None):
+    def __init__(self, keras_model, max_seq_length: int, mask_value: float, _parent=None,
+                 position_table: Optional[np.ndarray] = None):
         self.mask_value = float(mask_value)
         if _parent is not None:
             self.fn, self.input_order, self._base = _parent.fn, _parent.input_order, _parent
+            self.max_seq_length = _parent.max_seq_length
         else:
-            self.fn = make_serving_function(keras_model, max_seq_length, mask_value)
+            self.fn = make_serving_function(keras_model, max_seq_length, mask_value, position_table)
+            self.max_seq_length = int(max_seq_length)
             self.input_order = [s.name for s in _tf().nest.flatten(self.fn.structured_input_signature)]
             self._base = None
         self._frozen = None
@@ -199,20 +217,30 @@ class ServingGraph:
         return conv
 
 
-def make_serving_function(keras_model, max_seq_length: int, mask_value: float):
-    """Concrete tf.function (input_ids, attention_mask, token_type_ids) int32 [1, L] -> logits."""
+def make_serving_function(keras_model, max_seq_length: int, mask_value: float,
+                          position_table: Optional[np.ndarray] = None):
+    """Concrete tf.function (input_ids, attention_mask, token_type_ids) int32 [1, seq] -> logits
+    (the Keras model was built at [1, max_seq_length]; its ops are length-agnostic but for
+    Reshape constants, which `make_sequence_dynamic` fixes in the .tflite). With a position
+    table (onnx_export.static_copy), the model's `position_rows` input gets its first seq rows."""
+    from converters.onnx_export import POSITION_ROWS
+
     tf = _tf()
     names = [t.name.split(":")[0] for t in keras_model.inputs]
-    if sorted(names) != sorted(INPUT_NAMES):
+    expected = list(INPUT_NAMES) + ([POSITION_ROWS] if position_table is not None else [])
+    if sorted(names) != sorted(expected):
         raise ConversionError("tflite_graph", f"onnx2tf model inputs are {names}, expected "
-                                              f"{list(INPUT_NAMES)}")
-    specs = [tf.TensorSpec([1, max_seq_length], tf.int32, name=n) for n in INPUT_NAMES]
+                                              f"{expected}")
+    specs = [tf.TensorSpec([1, None], tf.int32, name=n) for n in INPUT_NAMES]
 
     @tf.function(input_signature=specs)
     def serving(input_ids, attention_mask, token_type_ids):
         value = tf.constant(mask_value, tf.float32, name=MASK_VALUE_NODE)
         bias = (1.0 - tf.cast(attention_mask, tf.float32)) * value
         feed = {"input_ids": input_ids, "attention_mask": bias, "token_type_ids": token_type_ids}
+        if position_table is not None:
+            table = tf.constant(position_table, tf.float32, name="position_table")
+            feed[POSITION_ROWS] = tf.slice(table, [0, 0], [tf.shape(input_ids)[1], -1])[None]
         logits = keras_model([feed[n] for n in names])
         if isinstance(logits, (list, tuple)):
             logits = logits[0]
@@ -224,8 +252,10 @@ def make_serving_function(keras_model, max_seq_length: int, mask_value: float):
 def convert_variant(graph: ServingGraph, variant: str, step: str,
                     representative: Optional[Callable[[], Iterable[dict]]] = None,
                     per_channel: bool = True, calibration: str = "minmax",
-                    num_threads: int = 1, valid_tokens_only: bool = False) -> bytes:
-    """variant: 'fp32' | 'int8' (dynamic range) | 'int8_full' (weights+activations).
+                    num_threads: int = 1, valid_tokens_only: bool = False,
+                    trailing_context: int = 0) -> bytes:
+    """variant: 'fp32' | 'int8' (dynamic range) | 'int8_full' (weights+activations); the result
+    has a dynamic sequence dimension (make_sequence_dynamic).
 
     calibration (int8_full): 'minmax' / 'mean' through _FastCalibrator, or 'tf' for TF's own
     (slow) calibrator."""
@@ -277,7 +307,11 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
         if got != order:
             raise ConversionError(step, f"TFLite input order {got} differs from the calibration "
                                          f"order {order}")
-    return rename_io_tensors(data)
+    from converters import real_length
+
+    L = graph.max_seq_length
+    return make_sequence_dynamic(rename_io_tensors(data), L,
+                                 real_length.dumps(L, trailing_context), step)
 
 
 def _input_names(data: bytes) -> list:
@@ -326,16 +360,21 @@ class _FastCalibrator:
         it = Interpreter(model_content=self._model, num_threads=self.num_threads,
                          experimental_preserve_all_tensors=True,
                          experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        it.allocate_tensors()
         inputs = [int(i) for i in sub.inputs]
         mins = {i: [] for i in float_acts}
         maxs = {i: [] for i in float_acts}
         n = 0
         restrict = self.valid_tokens_only and self.mask_position is not None
-        L = int(sub.tensors[inputs[0]].shape[-1])
+        current = None
         for sample in dataset_gen():
             if isinstance(sample, dict):
                 raise ValueError("dict samples need a signature")
+            L = int(np.asarray(sample[0]).shape[-1])
+            if L != current:  # the float graph has a dynamic sequence dimension
+                for idx in inputs:
+                    it.resize_tensor_input(idx, [1, L])
+                it.allocate_tensors()
+                current = L
             for idx, arr in zip(inputs, sample):
                 it.set_tensor(idx, np.asarray(arr))
             it.invoke()
@@ -437,6 +476,116 @@ def rename_io_tensors(data: bytes) -> bytes:
     sig.outputs = [tmap(OUTPUT_NAME, out_idx)]
     model.signatureDefs = [sig]
     return flatbuffer_utils.convert_object_to_bytearray(model)
+
+
+def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
+                          step: str = "tflite") -> bytes:
+    """Give a converted graph a dynamic sequence dimension (see the module docstring).
+
+    Reshape shape constants are the only ops onnx2tf writes with the length baked in; a
+    constant holding L exactly once gets -1 there. A constant holding L twice, or one that
+    another op kind also reads, is refused (ConversionError) rather than guessed. Inputs get
+    shape [1, L] and shape_signature [1, -1]; `contract` (real_length.dumps) is stored in the
+    model's metadata list under real_length.KEY."""
+    from tensorflow.lite.python import schema_py_generated as fb
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from converters import real_length
+
+    L = int(max_seq_length)
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
+    sub = model.subgraphs[0]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    readers: dict = {}  # buffer index -> op kinds reading it
+    for op in sub.operators:
+        for k, t in enumerate(op.inputs if op.inputs is not None else []):
+            if t >= 0:
+                kind = "reshape_shape" if codes[op.opcodeIndex] == fb.BuiltinOperator.RESHAPE and k == 1 \
+                    else "other"
+                readers.setdefault(int(sub.tensors[t].buffer), set()).add(kind)
+    patched = set()
+    for op in sub.operators:
+        if codes[op.opcodeIndex] != fb.BuiltinOperator.RESHAPE:
+            continue
+        opts = op.builtinOptions
+        if opts is not None and getattr(opts, "newShape", None) is not None:
+            shape = [int(v) for v in opts.newShape]
+            if shape.count(L) == 1 and -1 not in shape:
+                shape[shape.index(L)] = -1
+                opts.newShape = shape
+        if op.inputs is None or len(op.inputs) < 2 or op.inputs[1] < 0:
+            continue
+        tensor = sub.tensors[op.inputs[1]]
+        buf = model.buffers[tensor.buffer]
+        if int(tensor.buffer) in patched or buf.data is None or not len(buf.data):
+            continue
+        shape = np.frombuffer(bytes(bytearray(buf.data)), np.int32).copy()
+        hits = int((shape == L).sum())
+        if hits == 0:
+            continue
+        if hits > 1 or -1 in shape or readers.get(int(tensor.buffer)) != {"reshape_shape"}:
+            raise ConversionError(step, f"cannot make the sequence dimension dynamic: reshape "
+                                        f"constant {shape.tolist()} holds max_seq_length={L} "
+                                        "ambiguously")
+        shape[shape == L] = -1
+        buf.data = np.frombuffer(shape.tobytes(), np.uint8)
+        patched.add(int(tensor.buffer))
+    for op in sub.operators:  # MobileBERT's trigram shifts: x[:, 1:] and x[:, :-1]
+        if codes[op.opcodeIndex] == fb.BuiltinOperator.STRIDED_SLICE:
+            _open_slice_end(model, sub, op, L)
+    for idx in sub.inputs:
+        t = sub.tensors[idx]
+        t.shape = np.array([1, L], np.int32)
+        t.shapeSignature = np.array([1, -1], np.int32)
+    entry = fb.MetadataT()
+    entry.name = real_length.KEY
+    buf = fb.BufferT()
+    buf.data = np.frombuffer(contract.encode(), np.uint8)
+    model.buffers.append(buf)
+    entry.buffer = len(model.buffers) - 1
+    model.metadata = [m for m in (model.metadata or []) if m.name not in (real_length.KEY,
+                                                                           real_length.KEY.encode())]
+    model.metadata.append(entry)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _open_slice_end(model, sub, op, L: int) -> None:
+    """A strided slice along the dynamic axis (output shape_signature -1, stride 1) whose end
+    onnx2tf wrote as L ("to the end") or L - 1 ("all but the last") gets end_mask / -1: the
+    same slice at any length. begin/end/strides constants are copied, not edited in place,
+    when other ops share them."""
+    out = sub.tensors[op.outputs[0]]
+    sig = list(out.shapeSignature) if out.shapeSignature is not None else []
+    consts = []
+    for k in (1, 2, 3):
+        buf = model.buffers[sub.tensors[op.inputs[k]].buffer] if len(op.inputs) > k else None
+        if buf is None or buf.data is None or not len(buf.data):
+            return
+        consts.append(np.frombuffer(bytes(bytearray(buf.data)), np.int32).copy())
+    begin, end, strides = consts
+    opts = op.builtinOptions
+    changed = False
+    for axis, dim in enumerate(sig):
+        if dim != -1 or axis >= len(end) or strides[axis] != 1 or opts.endMask & (1 << axis):
+            continue
+        if end[axis] == L:
+            opts.endMask |= 1 << axis
+            changed = True
+        elif end[axis] == L - 1:
+            end[axis] = -1
+            changed = True
+    if changed:
+        from tensorflow.lite.python import schema_py_generated as fb
+
+        buf = fb.BufferT()
+        buf.data = np.frombuffer(end.tobytes(), np.uint8)
+        model.buffers.append(buf)
+        t = sub.tensors[op.inputs[2]]
+        new = fb.TensorT()
+        new.shape, new.type, new.buffer = t.shape, t.type, len(model.buffers) - 1
+        new.name = (t.name.decode() if isinstance(t.name, bytes) else str(t.name)) + "/real_length"
+        sub.tensors.append(new)
+        op.inputs[2] = len(sub.tensors) - 1
 
 
 def tflite_op_counts(data_or_path) -> tuple[dict, list]:

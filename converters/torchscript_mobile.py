@@ -83,12 +83,6 @@ def quantize_student(model, per_channel: bool = True):
     return q.eval()
 
 
-def trailing_context(model_type: Optional[str]) -> int:
-    """Padded positions after the last real token the float model itself reads: MobileBERT's
-    trigram embedding gives the last token its right neighbour, BERT reads none."""
-    return 1 if model_type == "mobilebert" else 0
-
-
 def trim_padding_module(traced, context: int = 0):
     """Script `traced(input_ids, attention_mask, token_type_ids)` behind a cut of the trailing
     padding: positions after the last mask==1 (plus `context` more) are dropped before the model
@@ -119,6 +113,7 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, step: str = "ptl_i
                                   _get_model_bytecode_version, _get_model_ops_and_info,
                                   _load_for_lite_interpreter)
 
+    from converters import real_length
     from converters.onnx_export import example_inputs, make_wrapper
 
     path = Path(path)
@@ -136,8 +131,11 @@ def convert_ptl(model, path: str | Path, max_seq_length: int, step: str = "ptl_i
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
                 traced = torch.jit.trace(wrapper, args, check_trace=False)
-                module = trim_padding_module(traced, trailing_context(model_type))
-                module._save_for_lite_interpreter(str(path))
+                context = real_length.trailing_context(model_type)
+                module = trim_padding_module(traced, context)
+                # The contract rides along as an extra file: runners and apps feed real length.
+                module._save_for_lite_interpreter(
+                    str(path), _extra_files={real_length.KEY: real_length.dumps(max_seq_length, context)})
         except Exception as e:
             from converters.onnx_export import _op_from_text
 

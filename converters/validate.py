@@ -6,7 +6,11 @@
    fp32, eager) on a fixed set of real sentences tokenized by the model's own tokenizer with
    `padding="max_length"`: many padding lengths, an empty text ([CLS] [SEP]), a bare [CLS], and
    a text that fills max_seq_length exactly.
-3. Mask probe: the padded cases again with the sentence's own tokens repeated into the padded
+3. Real length: the same cases run at their own length (cut after the last real token plus
+   the model's trailing context, converters/real_length.py) — what an app feeds. They must
+   match the float student within the same tolerance AND the padded run of the same file
+   (argmax identical, max |diff| within the tolerance).
+4. Mask probe: the padded cases again with the sentence's own tokens repeated into the padded
    positions (all but the first). A graph that respects the attention mask moves its logits
    no more than the float student does (not at all for BERT); one that ignores the mask, or
    had it baked in by tracing, does. This catches mask bugs even for
@@ -130,7 +134,8 @@ def _bound(tol, scale: float) -> Optional[float]:
 
 
 def check_tflite_format(path: str | Path, max_seq_length: int, step: str) -> dict:
-    """Builtin ops only, clean names, int32 [1, L] inputs, float32 logits output."""
+    """Builtin ops only, clean names, int32 [1, L] inputs with a dynamic sequence dimension
+    (shape_signature [1, -1]), float32 logits output."""
     from converters.tflite import tflite_op_counts
     from converters.tflite_metadata import PROBS_NAME
 
@@ -159,6 +164,10 @@ def check_tflite_format(path: str | Path, max_seq_length: int, step: str) -> dic
         if d["dtype"] != np.int32 or list(d["shape"]) != [1, max_seq_length]:
             raise ConversionError(step, f"input {n} is {np.dtype(d['dtype']).name} "
                                          f"{list(d['shape'])}, expected int32 [1, {max_seq_length}]")
+        if list(d.get("shape_signature", [])) != [1, -1]:
+            raise ConversionError(step, f"input {n} has shape signature "
+                                         f"{list(d.get('shape_signature', []))}, expected [1, -1] "
+                                         "(a dynamic sequence dimension)")
     if outs[OUTPUT_NAME]["dtype"] != np.float32:
         raise ConversionError(step, f"output logits is {np.dtype(outs[OUTPUT_NAME]['dtype']).name}, "
                                      "expected float32")
@@ -195,23 +204,38 @@ def _run_both(path, backend: str, vset: ValidationSet, num_threads, L: int):
     fmt = REGISTRY[backend].format
     # torch threads are process-wide: the .ptl runs with the caller's
     runner = RUNNERS[fmt](path, None if fmt == "ptl" else num_threads, max_seq_length=L)
-    got = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES))
-    probe = runner.logits(*(vset.probe_arrays[k] for k in INPUT_NAMES))
-    return got, probe
+    if not runner.dynamic:
+        raise ConversionError(backend, f"{Path(path).name} has a fixed sequence length; every "
+                                       "artifact must run sentences at their own length")
+    if runner.max_seq_length != L:
+        raise ConversionError(backend, f"{Path(path).name} records max_seq_length "
+                                       f"{runner.max_seq_length}, converted for {L}")
+    padded = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES), padded=True)
+    real = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES))
+    probe = runner.logits(*(vset.probe_arrays[k] for k in INPUT_NAMES), padded=True)
+    return (padded, real), probe
 
 
 def _compare(path, backend: str, vset: ValidationSet, step: str, got, probe, facts: dict,
              tolerance, probe_tolerance) -> dict:
+    """got: (padded logits, real-length logits); the gate takes the worse of the two."""
     ref = vset.reference
-    if got.shape != ref.shape:
-        raise ConversionError(step, f"logits shape {list(got.shape)} != reference {list(ref.shape)}")
-    if not np.all(np.isfinite(got)):
-        raise ConversionError(step, "non-finite logits (NaN/inf) from the artifact")
-    diff = np.abs(got - ref)
+    padded, real = got
+    for name, x in (("padded", padded), ("real-length", real)):
+        if x.shape != ref.shape:
+            raise ConversionError(step, f"{name} logits shape {list(x.shape)} != reference "
+                                         f"{list(ref.shape)}")
+        if not np.all(np.isfinite(x)):
+            raise ConversionError(step, f"non-finite {name} logits (NaN/inf) from the artifact")
+    diff = np.maximum(np.abs(padded - ref), np.abs(real - ref))
+    got = padded
     per_case = diff.max(axis=1)
     scale = float(np.abs(ref).max())
     ref_spread = float(np.ptp(ref)) if ref.size else 0.0
-    agree = float(np.mean(got.argmax(axis=1) == ref.argmax(axis=1)))
+    agree = float(np.mean((padded.argmax(axis=1) == ref.argmax(axis=1))
+                          & (real.argmax(axis=1) == ref.argmax(axis=1))))
+    real_vs_padded = np.abs(real - padded).max(axis=1)
+    real_same_argmax = real.argmax(axis=1) == padded.argmax(axis=1)
     # How much the artifact's logits move when only padded tokens change, beyond what the float
     # student itself moves (zero for BERT; MobileBERT's embedding conv reads one pad token).
     if vset.probe_rows:
@@ -237,6 +261,9 @@ def _compare(path, backend: str, vset: ValidationSet, step: str, got, probe, fac
         "mask_probe_max_abs_diff": float(probe_diff.max()) if probe_diff.size else 0.0,
         "mask_probe_tolerance": pbound,
         "per_case_max_abs_diff": {k: float(d) for k, d in zip(vset.kinds, per_case)},
+        "real_length": {"max_abs_diff_vs_padded": float(real_vs_padded.max()),
+                        "argmax_agreement_vs_padded": float(real_same_argmax.mean()),
+                        "max_abs_diff_vs_reference": float(np.abs(real - ref).max())},
     }
     metrics.update(facts)
     if pbound is not None and probe_diff.size and probe_diff.max() > pbound:
@@ -246,6 +273,13 @@ def _compare(path, backend: str, vset: ValidationSet, step: str, got, probe, fac
                    f"tokens moved the logits by {probe_diff.max():.3g} more than in the float "
                    f"student (> {pbound:.3g}) on "
                    f"{vset.kinds[vset.probe_rows[i]]}")
+    if not real_same_argmax.all() or (bound is not None and real_vs_padded.max() > bound):
+        i = int(np.argmax(~real_same_argmax)) if not real_same_argmax.all() else int(real_vs_padded.argmax())
+        raise ConversionError(
+            step, f"{Path(path).name} at real length disagrees with itself padded to "
+                   f"max_seq_length on {vset.kinds[i]}: max |logit diff| {real_vs_padded[i]:.3g}"
+                   f"{'' if bound is None else f' (bound {bound:.3g})'}, argmax "
+                   f"{'same' if real_same_argmax[i] else 'different'}")
     if bound is not None and per_case.max() > bound:
         raise ConversionError(
             step, f"{Path(path).name} disagrees with the float student: max |logit diff| "

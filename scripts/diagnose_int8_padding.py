@@ -35,7 +35,8 @@ def main(argv=None) -> int:
     from converters.common import INPUT_NAMES
     from converters.onnx_export import make_wrapper
     from converters.student import load_student
-    from converters.torchscript_mobile import (quantize_student, quantized_engine, trailing_context,
+    from converters.real_length import trailing_context
+    from converters.torchscript_mobile import (quantize_student, quantized_engine,
                                                trim_padding_module)
     from converters.validate import build_validation_set, compute_reference
     from converters.hostinfo import cpu_summary

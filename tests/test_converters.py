@@ -65,7 +65,7 @@ def _convert(tmp_path_factory, kind: str):
     out = root / "convert"
     report = convert_all(student, out, max_seq_length=L, calibration_texts=CAL_TEXTS,
                          num_calibration=8, progress=False)
-    return {"student": student, "out": out, "report": report}
+    return {"student": student, "out": out, "report": report, "kind": kind}
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +239,7 @@ def test_full_int8_uses_bounded_mask_bias(conv):
     lows = []
     for d in it.get_tensor_details():
         scale, zero = d["quantization"]
-        if d["dtype"] == np.int8 and list(d["shape"]) == [1, L] and scale > 0:
+        if d["dtype"] == np.int8 and list(d["shape_signature"]) == [1, -1] and scale > 0:
             lows.append((-128 - zero) * scale)
     assert any(abs(lo - FULL_INT8_MASK_VALUE) < 1.0 for lo in lows), lows
 
@@ -264,10 +264,13 @@ def test_load_runner_contract(conv, tmp_path):
     from converters import load_runner
     from pipeline.errors import BertEdgeError
 
-    r = load_runner(conv["out"] / "model_int8.ptl")
-    assert r.max_seq_length == L  # read from convert.json next to it
-    with pytest.raises(BertEdgeError, match=f"exactly {L}"):
-        r.logits(*(np.ones((1, L + 1), np.int32) for _ in INPUTS))
+    for name in ("model_int8.ptl", "model.onnx", "model_int8.tflite"):
+        r = load_runner(conv["out"] / name)
+        # the real-length contract travels inside the file
+        assert r.dynamic and r.max_seq_length == L, name
+        assert r.context == (1 if conv["kind"] == "mobilebert" else 0), name
+        with pytest.raises(BertEdgeError, match=f"at most {L}"):
+            r.logits(*(np.ones((1, L + 1), np.int32) for _ in INPUTS))
     one = load_runner(conv["out"] / "model.onnx").logits(np.zeros(L, np.int32), np.ones(L, np.int32),
                                                          np.zeros(L, np.int32))
     assert one.shape == (1, len(LABELS))  # 1-D input = one row
@@ -277,6 +280,50 @@ def test_load_runner_contract(conv, tmp_path):
         load_runner(bad)
     with pytest.raises(BertEdgeError, match="not found"):
         load_runner(tmp_path / "missing.tflite")
+
+
+# -- real length --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["onnx", "tflite_fp32", "tflite_int8", "tflite_int8_full", "ptl_int8"])
+def test_every_artifact_runs_at_real_length(conv, backend):
+    """Each file takes [1, n] for any n up to L and gives the logits of its padded run; the
+    validation record says so."""
+    from converters import ARTIFACTS, load_runner
+
+    val = conv["report"]["artifacts"][backend]["validation"]
+    assert val["real_length"]["argmax_agreement_vs_padded"] == 1.0
+    runner = load_runner(conv["out"] / ARTIFACTS[backend])
+    inputs, _ = _cases(conv["student"])
+    arrays = [inputs[k] for k in INPUTS]
+    padded = runner.logits(*arrays, padded=True)
+    real = runner.logits(*arrays)
+    lengths = inputs["attention_mask"].sum(1)
+    assert len(set(lengths.tolist())) >= 4 and lengths.min() <= 2 and lengths.max() == L
+    tol = 1e-4 if backend in ("onnx", "tflite_fp32") else 0.05 * float(np.abs(padded).max()) + 1e-3
+    assert np.abs(real - padded).max() <= tol
+    assert (real.argmax(1) == padded.argmax(1)).all()
+
+
+def test_validation_refuses_a_fixed_length_artifact(bert, tmp_path):
+    import torch
+
+    from converters import ConversionError
+    from converters.onnx_export import make_wrapper
+    from converters.student import load_student
+    from converters.validate import build_validation_set, compute_reference, validate_artifact
+
+    student = load_student(bert["student"])
+    vset = build_validation_set(student.tokenizer, L)
+    compute_reference(vset, student.model)
+    path = tmp_path / "fixed.onnx"
+    ids = torch.ones(1, L, dtype=torch.int32)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(make_wrapper(student.model), (ids, ids, ids), str(path),
+                          input_names=list(INPUTS), output_names=["logits"], opset_version=17,
+                          dynamo=False)
+    with pytest.raises(ConversionError, match="fixed sequence length"):
+        validate_artifact(path, "onnx", vset, "onnx")
 
 
 # -- the shared validation step catches mask bugs -------------------------------------------
@@ -298,10 +345,13 @@ def _traced_without_mask(student_dir: Path, path: Path) -> None:
             return self.m(input_ids=input_ids.long(), token_type_ids=token_type_ids.long(),
                           return_dict=False)[0]
 
+    from converters import real_length
+
     ids = torch.ones(1, L, dtype=torch.int32)
     with torch.no_grad():
         traced = torch.jit.trace(NoMask().eval(), (ids, ids, ids), check_trace=False)
-    traced._save_for_lite_interpreter(str(path))
+    traced._save_for_lite_interpreter(str(path),
+                                      _extra_files={real_length.KEY: real_length.dumps(L, 0)})
 
 
 def _onnx_without_mask(student_dir: Path, path: Path) -> None:
@@ -325,7 +375,12 @@ def _onnx_without_mask(student_dir: Path, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(NoMask().eval(), (ids, ids, ids), str(path), input_names=list(INPUTS),
-                          output_names=["logits"], opset_version=17, dynamo=False)
+                          output_names=["logits"], opset_version=17, dynamo=False,
+                          dynamic_axes={n: {1: "sequence"} for n in INPUTS})
+    from converters import real_length
+    from converters.onnx_export import set_metadata
+
+    set_metadata(path, real_length.KEY, real_length.dumps(L, 0))
 
 
 @pytest.mark.parametrize("fmt", ["ptl_int8", "onnx"])
