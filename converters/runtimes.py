@@ -337,8 +337,9 @@ class HFRunner(Runner):
 CHUNK = 50  # rows per runner call (progress granularity)
 
 
-def logits_in_chunks(runner: Runner, inputs: dict, desc: str = "", progress: bool = True) -> np.ndarray:
-    """runner.logits over many rows with a progress bar."""
+def logits_in_chunks(runner: Runner, inputs: dict, desc: str = "", progress: bool = True,
+                     padded: bool = False) -> np.ndarray:
+    """runner.logits over many rows with a progress bar (padded: see Runner.logits)."""
     from tqdm.auto import tqdm
 
     n = len(inputs["input_ids"])
@@ -347,7 +348,8 @@ def logits_in_chunks(runner: Runner, inputs: dict, desc: str = "", progress: boo
         for s in range(0, n, CHUNK):
             sl = slice(s, s + CHUNK)
             out.append(np.asarray(runner.logits(inputs["input_ids"][sl], inputs["attention_mask"][sl],
-                                                inputs["token_type_ids"][sl]), dtype=np.float32))
+                                                inputs["token_type_ids"][sl], padded=padded),
+                                  dtype=np.float32))
             bar.update(min(CHUNK, n - s))
     return np.concatenate(out)
 

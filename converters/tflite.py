@@ -235,12 +235,19 @@ def make_serving_function(keras_model, max_seq_length: int, mask_value: float,
 
     @tf.function(input_signature=specs)
     def serving(input_ids, attention_mask, token_type_ids):
+        # Longer inputs are cut to max_seq_length in the graph: MediaPipe's BERT preprocessor
+        # does not truncate for a dynamic model, and the position rows end there. A Slice with
+        # a computed size, not a StridedSlice with a constant end (make_sequence_dynamic
+        # would open that one up).
+        n = tf.minimum(tf.shape(input_ids)[1], max_seq_length)
+        input_ids, attention_mask, token_type_ids = (
+            tf.slice(x, [0, 0], tf.stack([1, n])) for x in (input_ids, attention_mask, token_type_ids))
         value = tf.constant(mask_value, tf.float32, name=MASK_VALUE_NODE)
         bias = (1.0 - tf.cast(attention_mask, tf.float32)) * value
         feed = {"input_ids": input_ids, "attention_mask": bias, "token_type_ids": token_type_ids}
         if position_table is not None:
             table = tf.constant(position_table, tf.float32, name="position_table")
-            feed[POSITION_ROWS] = tf.slice(table, [0, 0], [tf.shape(input_ids)[1], -1])[None]
+            feed[POSITION_ROWS] = tf.slice(table, [0, 0], tf.stack([n, -1]))[None]
         logits = keras_model([feed[n] for n in names])
         if isinstance(logits, (list, tuple)):
             logits = logits[0]

@@ -1,15 +1,18 @@
 """Parity: run the teacher, the float student and every artifact on the evaluation set, compare
 them, and apply the gate thresholds.
 
-Every model sees the same fixed-padded int32 inputs at the export `max_seq_length` (what the
-phone runs); artifacts run through their real runtimes (`converters.runtimes.load_runner`), one
-example at a time.
+Every model sees the same int32 inputs, tokenized up to the export `max_seq_length`; artifacts
+run through their real runtimes (`converters.runtimes.load_runner`), one example at a time, at
+each sentence's own length (what the app feeds, converters/real_length.py), and once more padded
+to max_seq_length for the real-vs-padded check below. Latency is one median-length sentence.
 
 Gate (thresholds in `ParityConfig`):
 - every artifact: argmax agreement with the float student >= `min_agreement`;
 - fp32 artifacts (registry precision fp32): max |logit - float student logit| <= `max_fp32_abs_diff`;
 - int8 artifacts (registry precision int8): accuracy drop vs the float student
   <= `max_int8_accuracy_drop` points (labeled data only);
+- every artifact with a dynamic sequence dimension: real-length and padded runs of the same
+  file agree on every argmax, and differ by at most its registry tolerance (max |logit diff|);
 - the float student: accuracy >= `min_teacher_share` x teacher accuracy (labeled data only).
 An artifact that is missing, cannot be loaded, or produces non-finite logits fails too.
 
@@ -235,6 +238,14 @@ def apply_gate(models: list[dict], pcfg, labeled: bool) -> list[Breach]:
             elif not m["finite"]:
                 mb.append(Breach(name, "logits", None, None, "ok", req, "non-finite (NaN/inf) logits"))
             else:
+                rl = m.get("real_length") or {}
+                if rl.get("dynamic"):
+                    if rl["argmax_agreement_vs_padded"] < 1.0:
+                        mb.append(Breach(name, "real-length vs padded argmax agreement",
+                                         rl["argmax_agreement_vs_padded"], 1.0, ">=", req))
+                    if rl.get("tolerance") is not None and rl["max_abs_diff_vs_padded"] > rl["tolerance"]:
+                        mb.append(Breach(name, "real-length vs padded max |logit diff|",
+                                         rl["max_abs_diff_vs_padded"], rl["tolerance"], "<=", req))
                 if m["agreement_student"] < pcfg.min_agreement:
                     mb.append(Breach(name, "agreement with float student", m["agreement_student"],
                                      pcfg.min_agreement, ">=", req))
@@ -381,6 +392,14 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
             runner = load_runner(path)
             lg = logits_in_chunks(runner, s_inputs, desc=f"parity {backend}", progress=progress)
             entry["seconds"] = round(time.time() - t0, 2)
+            entry["real_length"] = {"dynamic": runner.dynamic}
+            if runner.dynamic:  # the same file padded to max_seq_length must agree
+                full = logits_in_chunks(runner, s_inputs, desc=f"parity {backend} padded",
+                                        progress=progress, padded=True)
+                entry["real_length"].update(
+                    argmax_agreement_vs_padded=float(np.mean(lg.argmax(-1) == full.argmax(-1))),
+                    max_abs_diff_vs_padded=float(np.abs(lg - full).max()) if lg.size else 0.0,
+                    tolerance=_tolerance_bound(backend, logits["student"]))
         except BertEdgeError as e:
             msg = _first_line(e)
             entry.update(error=msg if path.name in msg else f"{path.name}: {msg}", error_kind="load/run")
@@ -434,6 +453,14 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
     if out_dir is not None:
         write_parity(report, logits, out_dir, data, reporter=reporter)
     return report
+
+
+def _tolerance_bound(backend: str, student_logits: np.ndarray) -> Optional[float]:
+    """The artifact's registry tolerance (atol + rtol * max |float logit|); None = argmax only."""
+    from converters.backends import REGISTRY
+
+    tol = REGISTRY[backend].tolerance
+    return None if tol is None else float(tol[0] + tol[1] * float(np.abs(student_logits).max()))
 
 
 def _thresholds(pcfg) -> dict:

@@ -161,29 +161,40 @@ def sgemm_peak(threads: int) -> float:
     return round(float(out.stdout.strip() or 0), 1)
 
 
+def write_real_texts(cfg, student_dir: Path, out_dir: Path, limit: int = 0) -> Path:
+    """The dev sentences (config data.dev) for the real-distribution figure, as JSON in out_dir."""
+    from converters.student import model_labels
+    from pipeline.fsutil import write_json_atomic
+    from pipeline.parity import load_eval_set
+
+    data = load_eval_set(cfg.data.dev, cfg.data, model_labels(student_dir), limit)
+    path = out_dir / "real_texts.json"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, list(data.texts))
+    return path
+
+
 def run_bench(models: list[BenchModel], threads=(1, 2), seqs=(128,), warmup: int = 5, runs: int = 30,
-              seq_artifacts: Optional[dict] = None, progress: bool = True) -> dict:
-    """Measure every model at every (threads, seq). `seq_artifacts[seq]` maps artifact names to
-    paths converted at that length (artifacts are fixed-shape)."""
+              texts_file: Optional[Path] = None, progress: bool = True) -> dict:
+    """Measure every model at every (threads, fixed seq) and, with `texts_file`, the
+    real-distribution figure per thread count (key t{threads}_real)."""
     from tqdm.auto import tqdm
 
-    jobs = []
-    for m in models:
-        for s in seqs:
-            path = m.path
-            if m.kind == "artifact" and s != seqs[0]:
-                path = (seq_artifacts or {}).get(s, {}).get(m.name)
-                if not path:
-                    continue
-            for t in threads:
-                jobs.append((m, t, s, path))
+    jobs = [(m, t, s) for m in models for s in seqs for t in threads]
+    if texts_file is not None:
+        jobs += [(m, t, "real") for m in models if m.kind != "bert-base" for t in threads]
     bar = tqdm(jobs, desc="bench", disable=not progress, unit="run")
-    for m, t, s, path in bar:
-        bar.set_postfix_str(f"{m.name} t{t} s{s}")
-        spec = {"kind": m.kind, "path": path, "threads": t, "seq": s, "warmup": warmup,
-                "runs": runs, "tokenizer": m.tokenizer}
-        m.results[f"t{t}_s{s}"] = run_worker(spec)
+    for m, t, s in bar:
+        bar.set_postfix_str(f"{m.name} t{t} {s}")
+        spec = {"kind": m.kind, "path": m.path, "threads": t, "seq": seqs[0] if s == "real" else s,
+                "warmup": warmup, "runs": runs, "tokenizer": m.tokenizer}
+        if s == "real":
+            spec["texts"] = str(texts_file)
+        m.results[f"t{t}_real" if s == "real" else f"t{t}_s{s}"] = run_worker(spec)
     return {"models": [asdict(m) | {"runtime": m.runtime} for m in models]}
+
+
+GOAL_REAL_RATIO = 0.25  # real-length mean latency at most 1/4 of padded-to-max (1 thread)
 
 
 def summarize(result: dict, threads, seqs, student_flops: Optional[dict] = None) -> dict:
@@ -209,6 +220,17 @@ def summarize(result: dict, threads, seqs, student_flops: Optional[dict] = None)
             if a and b:
                 cmp[f"{t} thread(s)"] = {"tflite_int8_ms": a, "ort_int8_ms": b, "ratio": round(b / a, 2)}
         goals["tflite_int8_vs_ort_int8"] = {"value": cmp, "met": bool(cmp) and all(v["tflite_int8_ms"] <= v["ort_int8_ms"] for v in cmp.values())}
+    real = {}
+    for t in threads:
+        r = (q or {}).get("results", {}).get(f"t{t}_real", {})
+        if "mean_ratio" in r:
+            real[f"{t} thread(s)"] = {"real_mean_ms": r["real"]["mean_ms"], "fixed_mean_ms": r["fixed"]["mean_ms"],
+                                     "ratio": r["mean_ratio"], "same_predictions": r["same_predictions"],
+                                     "sentences": r["sentences"], "mean_tokens": r["mean_tokens"]}
+    if real:
+        one = real.get(f"{threads[0]} thread(s)", next(iter(real.values())))
+        goals["tflite_int8_real_vs_fixed"] = {"value": real, "goal": GOAL_REAL_RATIO,
+                                              "met": one["ratio"] <= GOAL_REAL_RATIO and one["same_predictions"] == 1.0}
     stu = by.get("student_fp32")
     if stu and q:
         gf = {}

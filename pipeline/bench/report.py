@@ -34,6 +34,10 @@ def markdown(bench: dict) -> str:
         head += [f"p50 ms {t}T L{s0}", f"p90 ms {t}T L{s0}"]
     for s in seqs[1:]:
         head += [f"p50 ms {threads[0]}T L{s}"]
+    real = any(f"t{t}_real" in m["results"] for m in bench["models"] for t in threads)
+    if real:
+        t = threads[0]
+        head += [f"real-length mean / p50 / p90 ms {t}T", f"padded-{s0} mean ms {t}T", "real / padded"]
     head += ["peak RSS MB", "model RSS MB"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in bench["models"]:
@@ -45,11 +49,23 @@ def markdown(bench: dict) -> str:
             cells += [_ms(r, f"t{t}_s{s0}"), _ms(r, f"t{t}_s{s0}", "p90_ms")]
         for s in seqs[1:]:
             cells += [_ms(r, f"t{threads[0]}_s{s}")]
+        if real:
+            cells += _real_cells(r.get(f"t{threads[0]}_real"))
         k = f"t{threads[0]}_s{s0}"
         cells += [f"{r.get(k, {}).get('peak_rss_mb', '-')}", f"{r.get(k, {}).get('model_rss_mb', '-')}"]
         rows.append("| " + " | ".join(cells) + " |")
     lines = rows + ["", *goal_lines(bench)]
     return "\n".join(lines) + "\n"
+
+
+def _real_cells(v) -> list[str]:
+    if not v:
+        return ["-", "-", "-"]
+    if "error" in v:
+        return ["error", "-", "-"]
+    r, f = v["real"], v["fixed"]
+    return [f"{r['mean_ms']:.1f} / {r['p50_ms']:.1f} / {r['p90_ms']:.1f}", f"{f['mean_ms']:.1f}",
+            f"{v['mean_ratio']:.2f}"]
 
 
 def goal_lines(bench: dict) -> list[str]:
@@ -60,6 +76,14 @@ def goal_lines(bench: dict) -> list[str]:
         out.append(f"- int8 TFLite student vs BERT-base fp32 (1 thread): **{s['value']}x faster** "
                    f"(goal {s['goal']:.0f}x, {mark(s['met'])}; TinyBERT paper: {s['tinybert_claim']}x), "
                    f"**{z['value']}x smaller** (goal {z['goal']:.0f}x, {mark(z['met'])}; paper: {z['tinybert_claim']}x).")
+    if "tflite_int8_real_vs_fixed" in g:
+        c = g["tflite_int8_real_vs_fixed"]
+        parts = [f"{_threads(k)}: {v['real_mean_ms']:.1f} vs {v['fixed_mean_ms']:.1f} ms = {v['ratio']:.2f}, "
+                 f"same prediction on {100 * v['same_predictions']:.1f}% of {v['sentences']} sentences "
+                 f"({v['mean_tokens']:.1f} tokens on average)" for k, v in c["value"].items()]
+        out.append(f"- int8 TFLite per sentence (tokenize + infer) at real length vs padded to "
+                   f"{bench['seqs'][0]}: {'; '.join(parts)}; goal <= {c['goal']} with identical "
+                   f"predictions {mark(c['met'])}.")
     if "tflite_int8_vs_ort_int8" in g:
         c = g["tflite_int8_vs_ort_int8"]
         parts = [f"{_threads(k)}: {v['tflite_int8_ms']:.1f} vs {v['ort_int8_ms']:.1f} ms" for k, v in c["value"].items()]

@@ -3,7 +3,9 @@
 A fresh process per (model, threads, length) keeps runtimes from sharing thread pools and lets
 peak memory be read per runtime. Prints one JSON line on stdout.
 
-Spec keys: kind ('artifact' | 'hf' | 'bert-base'), path, threads, seq, warmup, runs, text.
+Spec keys: kind ('artifact' | 'hf' | 'bert-base'), path, threads, seq, warmup, runs, text,
+tokenizer; `texts` (a JSON file of sentences) switches to the real-distribution measurement:
+per sentence, tokenize + infer at its own length and padded to `seq`, in alternation.
 """
 from __future__ import annotations
 
@@ -77,7 +79,9 @@ def measure(spec: dict) -> dict:
 
         runner = load_runner(spec["path"], num_threads=spec["threads"])
         args = (feeds["input_ids"], feeds["attention_mask"], feeds["token_type_ids"])
-        call = lambda: runner.logits(*args)  # noqa: E731
+        if not runner.dynamic and runner.max_seq_length not in (None, spec["seq"]):
+            raise ValueError(f"fixed-length artifact ({runner.max_seq_length} tokens)")
+        call = lambda: runner.logits(*args, padded=True)  # noqa: E731 - the fixed-length figure
         flops = None
     else:
         import torch
@@ -116,12 +120,68 @@ def measure(spec: dict) -> dict:
     }
 
 
+def measure_real(spec: dict) -> dict:
+    """Per-sentence latency over real sentences, tokenization included: each sentence at its
+    own length (what the app does) and padded to spec['seq'] (what fixed-shape apps do)."""
+    from transformers import AutoTokenizer
+
+    texts = json.loads(open(spec["texts"], encoding="utf-8").read())
+    tok = AutoTokenizer.from_pretrained(spec["tokenizer"])
+    L = spec["seq"]
+    if spec["kind"] == "artifact":
+        from converters.runtimes import load_runner
+
+        runner = load_runner(spec["path"], num_threads=spec["threads"])
+        if not runner.dynamic:
+            raise ValueError("fixed-length artifact: no real-length figure")
+
+        def run(text, padded):
+            enc = tok([text], truncation=True, max_length=L, padding="max_length", return_tensors="np")
+            return runner.logits(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"],
+                                 padded=padded)
+    else:
+        import torch
+
+        model = _torch_model(spec)
+
+        def run(text, padded):
+            enc = tok([text], truncation=True, max_length=L, return_tensors="pt",
+                      padding="max_length" if padded else False)
+            with torch.inference_mode():
+                return model(**enc).logits.numpy()
+
+    for text in texts[:spec["warmup"]]:
+        run(text, False), run(text, True)
+    times = {False: [], True: []}
+    preds = {False: [], True: []}
+    tokens = []
+    for text in texts:
+        for padded in (False, True):
+            t = time.perf_counter()
+            y = run(text, padded)
+            times[padded].append((time.perf_counter() - t) * 1e3)
+            preds[padded].append(int(np.argmax(y)))
+        tokens.append(len(tok(text, truncation=True, max_length=L)["input_ids"]))
+
+    def stats(x):
+        x = np.array(x)
+        return {"mean_ms": round(float(x.mean()), 3), "p50_ms": round(float(np.percentile(x, 50)), 3),
+                "p90_ms": round(float(np.percentile(x, 90)), 3)}
+
+    real, fixed = stats(times[False]), stats(times[True])
+    return {"sentences": len(texts), "mean_tokens": round(float(np.mean(tokens)), 2),
+            "real": real, "fixed": fixed,
+            "mean_ratio": round(real["mean_ms"] / fixed["mean_ms"], 3) if fixed["mean_ms"] else None,
+            "same_predictions": float(np.mean(np.array(preds[False]) == np.array(preds[True]))),
+            "peak_rss_mb": round(_peak_mb(), 1)}
+
+
 def main() -> int:
     spec = json.loads(sys.argv[1])
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(spec["threads"])
     try:
-        result = measure(spec)
+        result = measure_real(spec) if spec.get("texts") else measure(spec)
     except Exception as e:  # reported per row; the benchmark goes on with the others
         result = {"error": f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"}
     print(json.dumps(result))

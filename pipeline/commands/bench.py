@@ -19,11 +19,16 @@ def add_arguments(p) -> None:
     p.add_argument("--teacher", help="teacher dir (default: OUTPUT_DIR/teacher)")
     p.add_argument("--parity", help="parity.json for accuracies (default: OUTPUT_DIR/parity/parity.json)")
     p.add_argument("--out", help="where bench.json/md/png go (default: OUTPUT_DIR/bench)")
-    p.add_argument("--threads", default="1,2", help="comma list of thread counts")
-    p.add_argument("--seq-lens", default="128,64", help="comma list; the first is the artifacts' length, "
-                   "others are converted from the student for the benchmark")
     from pipeline.config import arg_number
 
+    p.add_argument("--threads", default="1,2", help="comma list of thread counts")
+    p.add_argument("--seq-lens", default="128,64", help="comma list of fixed lengths every model is "
+                   "timed at (padded to it); the first is the artifacts' max_seq_length")
+    p.add_argument("--real", type=arg_number(int, 0), default=0, metavar="N",
+                   help="real-distribution figure: per-sentence latency (tokenize + infer) over the "
+                   "first N dev sentences (data.dev of the config) at their own length and padded, "
+                   "for every model (0: all of them)")
+    p.add_argument("--no-real", action="store_true", help="skip the real-distribution figure")
     p.add_argument("--runs", type=arg_number(int, 1), default=50, help="timed runs per measurement")
     p.add_argument("--warmup", type=arg_number(int, 0), default=10, help="untimed runs first")
     p.add_argument("--no-bert-base", action="store_true", help="skip the BERT-base reference")
@@ -69,19 +74,11 @@ def run(args) -> int:
     parity = Path(args.parity) if args.parity else out_root / "parity" / "parity.json"
     models = bench.collect_models(artifacts, student, teacher if (teacher / "config.json").is_file() else None,
                                   bench.read_accuracies(parity), include_bert_base=not args.no_bert_base)
-    seq_artifacts = {}
-    if len(seqs) > 1:
-        import converters
-
-        for s in seqs[1:]:
-            d = artifacts.parent / f"{artifacts.name}_seq{s}"
-            targets = [m.name for m in models if m.kind == "artifact" and m.name != "ort_int8"]
-            if not all((d / bench.ARTIFACT_FILES[t]).is_file() for t in targets):
-                converters.convert_all(student, d, targets=targets, max_seq_length=s, progress=not args.no_progress)
-            seq_artifacts[s] = {t: str(d / bench.ARTIFACT_FILES[t]) for t in targets}
-            if "onnx" in targets:
-                seq_artifacts[s]["ort_int8"] = str(bench.ort_dynamic_int8(d / "model.onnx", d / bench.ARTIFACT_FILES["ort_int8"]))
-    result = bench.run_bench(models, threads, seqs, args.warmup, args.runs, seq_artifacts, not args.no_progress)
+    texts_file = None
+    if not args.no_real:
+        texts_file = bench.write_real_texts(cfg, student, out, args.real)
+    result = bench.run_bench(models, threads, seqs, args.warmup, args.runs, texts_file,
+                             not args.no_progress)
     result.update(threads=threads, seqs=seqs, date=time.strftime("%Y-%m-%d"), machine=cpu_info(),
                   sgemm_gflops={str(t): bench.sgemm_peak(t) for t in threads})
     result["goals"] = bench.summarize(result, threads, seqs)
