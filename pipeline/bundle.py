@@ -15,6 +15,8 @@ from typing import Optional
 
 import numpy as np
 
+from converters import real_length
+
 from converters.runtimes import load_runner
 
 from pipeline import __version__
@@ -63,6 +65,20 @@ def vocab_lines(vocab: dict[str, int]) -> str:
     """
     by_id = {i: t for t, i in vocab.items()}
     return "".join(f"{by_id.get(i, f'[unused_hole_{i}]')}\n" for i in range(max(by_id) + 1))
+
+
+def _sequence_contract(artifacts_dir: Path, max_len: int) -> dict:
+    """The real-length contract convert.json records ({} for artifacts converted before it)."""
+    try:
+        seq = json.loads((Path(artifacts_dir) / "convert.json").read_text(encoding="utf-8")).get("sequence")
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(seq, dict) or not seq.get("dynamic"):
+        return {}
+    if int(seq.get("max_seq_length", max_len)) != max_len:
+        raise BertEdgeError(f"bundle: the artifacts were converted for max_seq_length "
+                            f"{seq.get('max_seq_length')}, parity ran at {max_len}")
+    return seq
 
 
 def select_golden(tok, texts: list, pairs: Optional[list], n: int, max_len: int) -> list[tuple]:
@@ -204,9 +220,15 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
     c_texts = [c[0] for c in cases]
     c_pairs = [c[1] for c in cases] if pairs else None
     inputs = encode_fixed(tok, c_texts, c_pairs, max_len)
+    sequence = _sequence_contract(artifacts_dir, max_len)
+    keep = real_length.keep_lengths(inputs["attention_mask"], sequence.get("trailing_context", 0)) \
+        if sequence else None
     golden_logits = {}
     for m in chosen:
         runner = load_runner(m["path"])
+        if sequence and not runner.dynamic:
+            raise BertEdgeError(f"bundle: {m['path']} has a fixed sequence length but convert.json "
+                                "says the artifacts run at real length; re-run bert-edge convert")
         lg = runner.logits(inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"])
         if lg.shape != (len(cases), len(labels)) or not np.all(np.isfinite(lg)):
             raise BertEdgeError(f"bundle: {m['path']} gave logits of shape {lg.shape} "
@@ -238,7 +260,9 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
         "do_lower_case": flags["do_lower_case"],
         "strip_accents": flags["strip_accents"],
         "vocab": None,  # filled below
-        "inputs": [{"name": n, "dtype": "int32", "shape": [1, max_len]}
+        # real length: the app feeds [1, n], n = RealLength.keep(mask, trailing_context)
+        "sequence": sequence or None,
+        "inputs": [{"name": n, "dtype": "int32", "shape": [1, -1] if sequence else [1, max_len]}
                    for n in ("input_ids", "attention_mask", "token_type_ids")],
         "outputs": [{"name": "logits", "dtype": "float32", "shape": [1, len(labels)]}],
         "models": models,
@@ -265,6 +289,8 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
                 if pair is not None:
                     row["text_pair"] = pair
                 row.update({k: inputs[k][i].tolist() for k in ("input_ids", "attention_mask", "token_type_ids")})
+                if keep is not None:  # the app feeds the first `length` positions; logits are theirs
+                    row["length"] = int(keep[i])
                 row["logits"] = {b: [float(x) for x in lg[i]] for b, lg in golden_logits.items()}
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",

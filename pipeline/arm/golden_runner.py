@@ -83,10 +83,19 @@ def run_backend(backend, path, cases, threads):
     except Exception as e:  # the host turns this into a failure of this backend on this CPU
         emit(event="error", backend=backend, message=f"cannot load {path}: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}")
         return
+    current = None
     for i, case in cases:
+        # A real-length bundle's case says how many positions the app feeds (and its logits
+        # are at that length); an older one is fed padded.
+        n_feed = int(case.get("length") or len(case["input_ids"]))
+        if n_feed != current:
+            for n in INPUT_NAMES:
+                it.resize_tensor_input(ins[n]["index"], [1, n_feed])
+            it.allocate_tensors()
+            current = n_feed
         for n in INPUT_NAMES:
             d = ins[n]
-            it.set_tensor(d["index"], np.asarray([case[n]], dtype=d["dtype"]))
+            it.set_tensor(d["index"], np.asarray([case[n][:n_feed]], dtype=d["dtype"]))
         it.invoke()
         y = it.get_tensor(out["index"])
         if out["dtype"] != np.float32:

@@ -14,19 +14,17 @@ import java.io.File;
 /**
  * A TorchScript lite-interpreter model ({@code model_int8.ptl}, bytecode v8) on
  * pytorch_android_lite 2.1.0. forward(input_ids, attention_mask, token_type_ids) takes int32
- * {@code [1, L]} tensors (the exported wrapper casts to int64 inside) and returns logits
- * {@code [1, num_labels]}.
+ * {@code [1, n]} tensors, n up to max_seq_length (the exported wrapper casts to int64 inside and
+ * cuts trailing padding itself), and returns logits {@code [1, num_labels]}.
  */
 final class PytorchLiteBackend implements Backend {
     private final String id;
     private final Module module;
-    private final long[] shape;
     private final int numLabels;
 
-    private PytorchLiteBackend(String id, Module module, int maxLen, int numLabels) {
+    private PytorchLiteBackend(String id, Module module, int numLabels) {
         this.id = id;
         this.module = module;
-        this.shape = new long[] {1, maxLen};
         this.numLabels = numLabels;
     }
 
@@ -34,7 +32,7 @@ final class PytorchLiteBackend implements Backend {
         // process-wide setting of the lite runtime's thread pool
         PyTorchAndroid.setNumThreads(Math.max(1, threads));
         Module module = LiteModuleLoader.load(model.getAbsolutePath());
-        return new PytorchLiteBackend(id, module, m.maxSeqLength, m.numLabels());
+        return new PytorchLiteBackend(id, module, m.numLabels());
     }
 
     @Override
@@ -44,6 +42,7 @@ final class PytorchLiteBackend implements Backend {
 
     @Override
     public float[] logits(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) {
+        long[] shape = {1, inputIds.length}; // real length (Classifier.feed) or max_seq_length
         IValue out = module.forward(
                 IValue.from(Tensor.fromBlob(inputIds, shape)),
                 IValue.from(Tensor.fromBlob(attentionMask, shape)),

@@ -21,7 +21,9 @@ import java.util.Map;
  * A .tflite model on LiteRT's Interpreter (CPU, XNNPACK), memory-mapped from the APK. Inputs
  * are bound by tensor name (the converter writes the contract names input_ids, attention_mask,
  * token_type_ids and logits), falling back to the {@code serving_default} signature. A quantized
- * logits tensor is dequantized with its scale and zero point.
+ * logits tensor is dequantized with its scale and zero point. With a real-length bundle
+ * (manifest "sequence") the inputs have a dynamic sequence dimension (shape signature [1, -1]):
+ * each call resizes them to the length it is fed ({@link org.bertedge.core.Classifier#feed}).
  */
 final class TfliteBackend implements Backend {
     private static final String SIGNATURE = "serving_default";
@@ -74,7 +76,7 @@ final class TfliteBackend implements Backend {
             for (int k = 0; k < 3; k++) {
                 int pos = byName.get(Manifest.INPUT_NAMES.get(k));
                 order[pos] = k;
-                check(it.getInputTensor(pos), want, id);
+                check(it.getInputTensor(pos), want, m.dynamicLength, id);
             }
             Tensor out = null;
             for (int i = 0; i < it.getOutputTensorCount(); i++) {
@@ -104,7 +106,7 @@ final class TfliteBackend implements Backend {
                     + "; expected " + Manifest.INPUT_NAMES);
         }
         for (String n : Manifest.INPUT_NAMES) {
-            check(it.getInputTensorFromSignature(n, key), want, id);
+            check(it.getInputTensorFromSignature(n, key), want, m.dynamicLength, id);
         }
         String[] outs = it.getSignatureOutputs(key);
         String outName = Arrays.asList(outs).contains(Manifest.OUTPUT_NAME) ? Manifest.OUTPUT_NAME : outs[0];
@@ -113,7 +115,11 @@ final class TfliteBackend implements Backend {
         return new TfliteBackend(id, it, m.numLabels(), null, key, out, outName);
     }
 
-    private static void check(Tensor t, int[] want, String id) throws BundleException {
+    private static void check(Tensor t, int[] want, boolean dynamic, String id) throws BundleException {
+        if (dynamic && !Arrays.equals(t.shapeSignature(), new int[] {1, -1})) {
+            throw new BundleException(id + ": input " + t.name() + " has shape signature "
+                    + Arrays.toString(t.shapeSignature()) + "; manifest.json says the sequence is dynamic [1, -1]");
+        }
         if (t.dataType() != DataType.INT32) {
             throw new BundleException(id + ": input " + t.name() + " is " + t.dataType() + ", the bundle contract says int32");
         }
@@ -147,6 +153,9 @@ final class TfliteBackend implements Backend {
             Object[] inputs = new Object[3];
             for (int pos = 0; pos < 3; pos++) {
                 inputs[pos] = feeds[feedOrder[pos]];
+                // [1, n]: a no-op when n is the current length, else a re-allocation of the
+                // tensors (runSignature resizes the same way by itself)
+                interpreter.resizeInput(pos, new int[] {1, inputIds.length});
             }
             Map<Integer, Object> outputs = new HashMap<>();
             outputs.put(indexOf(output), out);

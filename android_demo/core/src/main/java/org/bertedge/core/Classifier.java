@@ -27,17 +27,40 @@ public final class Classifier {
     private final Encoder encoder;
     private final List<String> labels;
     private final Clock clock;
+    /** -1: feed max_seq_length (a fixed-shape bundle); else the trailing context of real length. */
+    private final int realLengthContext;
 
+    /** A classifier that pads every input to the encoder's max length. */
     public Classifier(Encoder encoder, List<String> labels, Clock clock) {
+        this(encoder, labels, clock, -1);
+    }
+
+    /**
+     * realLengthContext >= 0: models take real-length inputs ({@link RealLength}); -1: they take
+     * exactly the encoder's max length.
+     */
+    public Classifier(Encoder encoder, List<String> labels, Clock clock, int realLengthContext) {
         this.encoder = encoder;
         this.labels = labels;
         this.clock = clock;
+        this.realLengthContext = realLengthContext;
     }
 
     /** The tokenizer/encoder a manifest asks for, over the bundle's vocabulary. */
     public static Classifier forManifest(Manifest m, Vocab vocab) {
         BertTokenizer tok = new BertTokenizer(vocab, m.doLowerCase, m.stripAccents);
-        return new Classifier(new Encoder(tok, m.maxSeqLength), m.labels, SYSTEM_CLOCK);
+        return new Classifier(new Encoder(tok, m.maxSeqLength), m.labels, SYSTEM_CLOCK,
+                m.dynamicLength ? m.trailingContext : -1);
+    }
+
+    /** What a backend is fed for this encoding: cut to real length when the bundle allows it. */
+    public Encoding feed(Encoding e) {
+        return realLengthContext < 0 ? e : RealLength.cut(e, realLengthContext);
+    }
+
+    private float[] run(Backend backend, Encoding e) throws Exception {
+        Encoding f = feed(e);
+        return backend.logits(f.inputIds, f.attentionMask, f.tokenTypeIds);
     }
 
     public Encoder encoder() {
@@ -59,7 +82,7 @@ public final class Classifier {
     public Prediction classify(Backend backend, String text, String pair) throws Exception {
         Encoding e = encoder.encode(text, pair);
         long t0 = clock.nanoTime();
-        float[] logits = backend.logits(e.inputIds, e.attentionMask, e.tokenTypeIds);
+        float[] logits = run(backend, e);
         double ms = (clock.nanoTime() - t0) / 1e6;
         return new Prediction(backend.id(), e, logits, labels, ms);
     }
@@ -140,7 +163,7 @@ public final class Classifier {
         if (runs < 1) {
             throw new IllegalArgumentException("runs must be >= 1, got " + runs);
         }
-        Encoding e = encoder.encode(text, null);
+        Encoding e = feed(encoder.encode(text, null));
         long t0 = clock.nanoTime();
         backend.logits(e.inputIds, e.attentionMask, e.tokenTypeIds);
         double first = (clock.nanoTime() - t0) / 1e6;
@@ -172,7 +195,7 @@ public final class Classifier {
             float[] device = null;
             String error = null;
             try {
-                device = backend.logits(e.inputIds, e.attentionMask, e.tokenTypeIds);
+                device = run(backend, e);
             } catch (Exception ex) {
                 error = ex.getClass().getSimpleName() + ": " + ex.getMessage();
             }

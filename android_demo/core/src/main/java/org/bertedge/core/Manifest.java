@@ -92,6 +92,10 @@ public final class Manifest {
     public final String student;
     public final List<String> labels;
     public final int maxSeqLength;
+    /** Models take [1, n] inputs, 1 <= n <= max_seq_length ("sequence" in manifest.json). */
+    public final boolean dynamicLength;
+    /** Padded positions after the last real token to feed (RealLength); 0 if not dynamic. */
+    public final int trailingContext;
     public final boolean doLowerCase;
     /** HF's strip_accents; when absent it follows do_lower_case. */
     public final boolean stripAccents;
@@ -120,6 +124,21 @@ public final class Manifest {
         maxSeqLength = o.int32("max_seq_length");
         if (maxSeqLength < 3 || maxSeqLength > 4096) {
             throw new BundleException(FILE + ": max_seq_length " + maxSeqLength + " is out of range (3..4096)");
+        }
+        if (o.has("sequence")) {
+            Json.Obj q = o.obj("sequence");
+            dynamicLength = q.bool("dynamic");
+            trailingContext = q.has("trailing_context") ? q.int32("trailing_context") : 0;
+            if (trailingContext < 0 || trailingContext >= maxSeqLength) {
+                throw new BundleException(q.where() + ": trailing_context " + trailingContext + " is out of range");
+            }
+            if (q.has("max_seq_length") && q.int32("max_seq_length") != maxSeqLength) {
+                throw new BundleException(q.where() + ": max_seq_length " + q.int32("max_seq_length")
+                        + " differs from the manifest's " + maxSeqLength);
+            }
+        } else { // bundles written before real length: every input is padded to max_seq_length
+            dynamicLength = false;
+            trailingContext = 0;
         }
         doLowerCase = o.bool("do_lower_case");
         Boolean sa = o.optBool("strip_accents");
@@ -304,9 +323,11 @@ public final class Manifest {
             if (!"int32".equals(t.dtype)) {
                 throw new BundleException(FILE + ": inputs: " + t.name + " has dtype " + t.dtype + ", the app feeds int32");
             }
-            if (!Arrays.equals(t.shape, new int[] {1, maxSeqLength})) {
+            int[] want = dynamicLength ? new int[] {1, -1} : new int[] {1, maxSeqLength};
+            if (!Arrays.equals(t.shape, want)) {
                 throw new BundleException(FILE + ": inputs: " + t.name + " has shape " + Arrays.toString(t.shape)
-                        + ", expected [1, " + maxSeqLength + "] (max_seq_length)");
+                        + ", expected " + Arrays.toString(want)
+                        + (dynamicLength ? " (dynamic sequence)" : " (max_seq_length)"));
             }
         }
         for (String n : INPUT_NAMES) {

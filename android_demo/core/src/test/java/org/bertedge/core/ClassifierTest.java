@@ -105,4 +105,31 @@ public class ClassifierTest {
         assertEquals(6.0, s.p50Ms, 1e-9); // runs: 2, 4, 6, 8, 10 ms
         assertEquals(9.2, s.p90Ms, 1e-9);
     }
+
+    /** The fixture bundle made real-length: {@code sequence} plus [1, -1] inputs. */
+    static String realLengthManifest(int context) throws Exception {
+        return TestFiles.read("/bundle/manifest.json")
+                .replaceAll("\\[\\s*1,\\s*16\\s*\\]", "[1, -1]")
+                .replace("\"max_seq_length\": 16,", "\"max_seq_length\": 16, \"sequence\": {\"dynamic\": true, "
+                        + "\"max_seq_length\": 16, \"trailing_context\": " + context + "},");
+    }
+
+    @Test
+    public void realLengthBundleFeedsEachSentenceAtItsOwnLength() throws Exception {
+        for (int context : new int[] {0, 1}) {
+            Manifest m = Manifest.parse(realLengthManifest(context));
+            Classifier c = Classifier.forManifest(m, Vocab.read(TestFiles.open("/bundle/vocab.txt")));
+            FakeBackend b = new FakeBackend("tflite_int8", golden, "tflite_int8");
+            ParityCheck.Summary s = c.selfTest(b, golden, m.tolerance("tflite_int8"));
+            assertTrue(s.line(), s.passed); // same logits: the fake keys on the real tokens only
+            Prediction p = c.classify(b, "great");
+            int real = p.encoding.length;
+            assertEquals(Math.min(real + context, m.maxSeqLength), b.lastLength);
+            assertTrue(b.lastLength < m.maxSeqLength);
+        }
+        // a fixed-shape bundle still pads to max_seq_length
+        FakeBackend fixed = new FakeBackend("tflite_int8", golden, "tflite_int8");
+        classifier.classify(fixed, "great");
+        assertEquals(manifest.maxSeqLength, fixed.lastLength);
+    }
 }

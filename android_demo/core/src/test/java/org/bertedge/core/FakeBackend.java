@@ -11,6 +11,7 @@ final class FakeBackend implements Backend {
     private final Map<String, float[]> answers = new HashMap<>();
     float offset;
     int calls;
+    int lastLength = -1;
     boolean closed;
     RuntimeException failOn;
 
@@ -21,8 +22,11 @@ final class FakeBackend implements Backend {
         }
     }
 
+    /** Inputs up to the last real token: the same key padded or at real length. */
     private static String key(int[] a, int[] b, int[] c) {
-        return Arrays.toString(a) + Arrays.toString(b) + Arrays.toString(c);
+        int n = RealLength.keep(b, 0);
+        return Arrays.toString(Arrays.copyOf(a, n)) + Arrays.toString(Arrays.copyOf(b, n))
+                + Arrays.toString(Arrays.copyOf(c, n));
     }
 
     @Override
@@ -33,6 +37,7 @@ final class FakeBackend implements Backend {
     @Override
     public float[] logits(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) {
         calls++;
+        lastLength = inputIds.length;
         if (failOn != null && calls == 2) {
             throw failOn;
         }

@@ -138,4 +138,27 @@ public class ManifestTest {
         assertFalse(m.doLowerCase);
         assertFalse(m.stripAccents);
     }
+
+    @Test
+    public void realLengthSequenceIsRead() throws Exception {
+        Manifest m = Manifest.parse(ClassifierTest.realLengthManifest(1));
+        assertTrue(m.dynamicLength);
+        assertEquals(1, m.trailingContext);
+        assertEquals(16, m.maxSeqLength);
+        Manifest fixed = Manifest.parse(fixture());
+        assertFalse(fixed.dynamicLength);
+        assertEquals(0, fixed.trailingContext);
+    }
+
+    @Test
+    public void dynamicShapesNeedTheSequenceEntryAndViceVersa() throws Exception {
+        String dynamicShapesOnly = fixture().replaceAll("\\[\\s*1,\\s*16\\s*\\]", "[1, -1]");
+        assertTrue(expectError(dynamicShapesOnly).contains("expected [1, 16]"));
+        String sequenceOnly = fixture().replace("\"max_seq_length\": 16,",
+                "\"max_seq_length\": 16, \"sequence\": {\"dynamic\": true, \"trailing_context\": 0},");
+        assertTrue(expectError(sequenceOnly).contains("expected [1, -1]"));
+        String otherMax = ClassifierTest.realLengthManifest(0).replace("\"max_seq_length\": 16, \"trailing_context\"",
+                "\"max_seq_length\": 32, \"trailing_context\"");
+        assertTrue(expectError(otherMax).contains("differs"));
+    }
 }
