@@ -558,6 +558,13 @@ def summary_table(report: dict) -> str:
     for m in report["models"]:
         for b in m.get("breaches", []):
             lines.append(f"  {'FAIL' if m.get('required') else 'fail (optional)'}: {b}")
+    real = [m for m in report["models"] if (m.get("real_length") or {}).get("dynamic")]
+    if real:  # the figures above are at each sentence's own length
+        lines.append("real length (figures above) vs padded to max_seq_length, same file:")
+        for m in real:
+            r = m["real_length"]
+            lines.append(f"  {m['name']:<17} argmax {100 * r['argmax_agreement_vs_padded']:.2f}% same, "
+                         f"max|d| {r['max_abs_diff_vs_padded']:.2e}")
     from pipeline.report import mediapipe_lines
 
     lines += mediapipe_lines(report)

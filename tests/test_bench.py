@@ -40,6 +40,7 @@ def test_bench_smoke(cli, tiny_artifacts, tmp_path):
     code, out, err = cli("bench", "--artifacts", root / "convert", "--student", root / "student",
                          "--parity", parity, "--out", tmp_path / "bench", "--threads", "1",
                          "--seq-lens", "24,16", "--runs", "3", "--warmup", "1", "--no-bert-base",
+                         "--real", "30",
                          "--no-progress", "--update-readme", readme, "--output-dir", tmp_path)
     assert code == 0, err
     result = json.loads((tmp_path / "bench" / "bench.json").read_text())
@@ -50,14 +51,28 @@ def test_bench_smoke(cli, tiny_artifacts, tmp_path):
         assert "error" not in r, (m["name"], r)
         assert 0 < r["p50_ms"] <= r["p90_ms"] and r["runs"] == 3 and r["peak_rss_mb"] > 0
         assert m["size_bytes"] > 0
-    # the second length was converted for the benchmark and measured too
+    # the dynamic artifacts are timed padded to the second length too (no re-conversion)
     assert "p50_ms" in result["models"][3]["results"]["t1_s16"]
+    assert not (root / "convert_seq16").exists()
+    # real-distribution figure: 30 dev sentences, tokenization included, at their own length
+    # and padded to 24, same predictions either way
+    for m in result["models"]:
+        r = m["results"]["t1_real"]
+        assert "error" not in r, (m["name"], r)
+        assert r["sentences"] == 30 and 2 < r["mean_tokens"] <= 24
+        assert 0 < r["real"]["p50_ms"] <= r["real"]["p90_ms"] and r["fixed"]["mean_ms"] > 0
+        # exact for graphs whose real-length run equals their padded run; ORT's dynamic int8
+        # takes one activation scale over all positions, padding included
+        if m["name"] in ("onnx", "tflite_int8", "ptl_int8"):
+            assert r["same_predictions"] == 1.0, m["name"]
+    g = result["goals"]["tflite_int8_real_vs_fixed"]["value"]["1 thread(s)"]
+    assert g["sentences"] == 30 and g["ratio"] > 0
     assert result["models"][0]["results"]["t1_s24"]["flops"] > 0
     acc = {m["name"]: m["accuracy"] for m in result["models"]}
     assert acc["tflite_int8"] == 0.5 and acc["student_fp32"] == 0.55
     assert (tmp_path / "bench" / "bench.png").stat().st_size > 1000
     md = (tmp_path / "bench" / "bench.md").read_text()
-    assert "student TFLite int8" in md and "ORT dynamic int8" in md
+    assert "student TFLite int8" in md and "ORT dynamic int8" in md and "real-length mean" in md
     text = readme.read_text()
     assert "old" not in text and "tail" in text and "student TFLite int8" in text
     assert "tflite_int8_vs_ort_int8" in result["goals"]
