@@ -8,7 +8,8 @@ HELP = "convert a student to ONNX, TFLite (fp32, int8, full int8) and TorchScrip
 DESCRIPTION = (
     "Convert a distilled student (a Hugging Face save_pretrained directory) to model.onnx, "
     "model_fp32.tflite, model_int8.tflite, model_int8_full.tflite and model_int8.ptl, each "
-    "checked against the float student (logits on real sentences with different padding, a "
+    "checked against the float student (logits on real sentences at their own length and with "
+    "different padding, a "
     "[CLS]-only and a max-length input, and an attention-mask probe) before it gets its final "
     "name, plus a convert.json report. On failure: one error line naming the step and op; the "
     "intermediate files are kept in <out>/_failed_<step>/, and the previous outputs in --out "
@@ -33,7 +34,8 @@ def add_arguments(p) -> None:
                    help=f"comma list of backend ids or 'all' ({', '.join(BACKENDS)}); default: "
                         "convert.targets")
     p.add_argument("--max-seq-length", type=arg_number(int, 8, 512), metavar="L",
-                   help="fixed input length of the exported graphs (default: convert.max_seq_length)")
+                   help="longest input of the exported graphs; they run any length up to it "
+                   "(default: convert.max_seq_length)")
     p.add_argument("--calibration-data", metavar="FILE",
                    help="texts for full-int8 calibration: a .txt file (one passage per line) or a "
                         "TSV/CSV/JSONL file with a text column (e.g. the task's training file); "
