@@ -195,6 +195,9 @@ def _run_both(path, backend: str, vset: ValidationSet, num_threads, L: int):
     fmt = REGISTRY[backend].format
     # torch threads are process-wide: the .ptl runs with the caller's
     runner = RUNNERS[fmt](path, None if fmt == "ptl" else num_threads, max_seq_length=L)
+    if runner.max_seq_length is None and getattr(runner, "limit", L) != L:
+        raise ConversionError(backend, f"the program takes up to {runner.limit} tokens, expected "
+                                       f"{L} (max_seq_length)")
     got = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES))
     probe = runner.logits(*(vset.probe_arrays[k] for k in INPUT_NAMES))
     return got, probe
