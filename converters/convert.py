@@ -318,7 +318,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             why = tflite_metadata.writer_available()
             if why:
                 raise ConversionError("tflite_graph", f"TFLite metadata needs MediaPipe's writer "
-                                                      f"(mediapipe==0.10.21): {why}; or convert "
+                                                      f"(mediapipe): {why}; or convert "
                                                       "with metadata=False")
 
         def tflite_step(backend: str) -> None:
