@@ -35,12 +35,25 @@ def test_both_targets_validated_and_delegated(pte):
     assert fp32["rewrites"]["layer_norm"] > 0 and fp32["rewrites"]["tanh_gelu"] > 0
 
 
-def test_int8_quantizes_linears_and_embeddings(pte):
+def test_int8_quantizes_linears_and_embeddings(pte, tiny_bert_dir):
+    """Every Linear weight and the word/position tables are stored as int8: the file shrinks by
+    ~3 bytes per such weight (on the demo student that makes it 26% of the fp32 file; on this
+    tiny model the program's fixed overhead dominates, so the saving is what is checked)."""
+    import torch
+
+    from converters.student import load_student
+
     out, report = pte
     int8 = report["artifacts"]["pte_int8"]
     assert int8["rewrites"]["int8_embedding"] >= 2  # word + position tables
     assert int8["rewrites"]["fp32_embedding"] == 1  # token types (2 rows)
-    assert int8["size_bytes"] <= 0.3 * report["artifacts"]["pte_fp32"]["size_bytes"]
+    model = load_student(tiny_bert_dir, L).model
+    quantized = sum(m.weight.numel() for m in model.modules()
+                    if isinstance(m, torch.nn.Linear)
+                    or (isinstance(m, torch.nn.Embedding) and m.num_embeddings >= 64))
+    saved = report["artifacts"]["pte_fp32"]["size_bytes"] - int8["size_bytes"]
+    # 3 bytes per weight, less the per-row scales and zero points.
+    assert saved >= 0.8 * 3 * quantized
 
 
 @pytest.mark.parametrize("backend", ["pte_fp32", "pte_int8"])
