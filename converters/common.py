@@ -23,6 +23,7 @@ REPORT_NAME = "convert.json"
 from converters.backends import ARTIFACTS, BACKENDS, ids  # noqa: E402  (the one backend table)
 
 TFLITE_BACKENDS = ids(format="tflite")
+PTE_BACKENDS = ids(format="pte")
 
 # Model types the converters know how to wrap (3 int inputs, eager attention that takes a
 # prepared additive 4D mask). The distill step builds only these.

@@ -9,6 +9,8 @@ Steps (each timed; each artifact validated before it gets its final name):
   tflite_int8      dynamic-range int8 (weights incl. embeddings)   -> model_int8.tflite
   tflite_int8_full full int8, calibrated on task texts             -> model_int8_full.tflite
   ptl_int8         dynamic int8 Linear + int8 embeddings, traced   -> model_int8.ptl
+  pte_fp32         torch.export, XNNPACK-delegated, dynamic length -> model_fp32.pte
+  pte_int8         the same, dynamic int8 Linear + int8 embeddings -> model_int8.pte
 
 Intermediate files live in `<out>/.convert-work-<pid>/`. Artifacts are written and validated
 there and get their final names together, only when every required target passed: a failed or
@@ -33,13 +35,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, REPORT_NAME,
-                               TFLITE_BACKENDS, ConversionError, StageLog, parse_targets,
+from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, PTE_BACKENDS,
+                               REPORT_NAME, TFLITE_BACKENDS, ConversionError, StageLog, parse_targets,
                                quiet_tensorflow, set_native_log)
 from converters.files import sha256_file
 
-# Registry formats convert_all has a step for (onnx export, TFLite via onnx2tf, lite interpreter).
-FORMATS = ("onnx", "tflite", "ptl")
+# Registry formats convert_all has a step for (onnx export, TFLite via onnx2tf, lite
+# interpreter, ExecuTorch).
+FORMATS = ("onnx", "tflite", "ptl", "pte")
 DEFAULT_NUM_CALIBRATION = 64
 CALIBRATION_SEED = 20261120
 
@@ -322,7 +325,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             why = tflite_metadata.writer_available()
             if why:
                 raise ConversionError("tflite_graph", f"TFLite metadata needs MediaPipe's writer "
-                                                      f"(mediapipe==0.10.21): {why}; or convert "
+                                                      f"(mediapipe): {why}; or convert "
                                                       "with metadata=False")
 
         def tflite_step(backend: str) -> None:
@@ -396,6 +399,29 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
 
     if "ptl_int8" in targets:
         run.attempt("ptl_int8", ptl_step)
+
+    # -- executorch ---------------------------------------------------------------------------
+    def pte_step(backend: str) -> None:
+        from converters import executorch_pte
+        from converters.backends import REGISTRY
+
+        t0 = run.begin(backend)
+        cand = work / ARTIFACTS[backend]
+        quantize = "int8" if REGISTRY[backend].precision == "int8" else None
+        pte_facts = executorch_pte.convert_pte(student.model, cand, L, quantize, step=backend,
+                                                trailing_context=context)
+        t_conv = time.perf_counter() - t0
+        tv = time.perf_counter()
+        metrics = validate.validate_artifact(cand, backend, vset, backend, threads)
+        metrics["ops"] = pte_facts.pop("ops_outside_delegate")
+        run.ready[backend] = cand
+        results[backend] = _artifact_entry(cand, t_conv, time.perf_counter() - tv, metrics,
+                                           pte_facts)
+        run.end(backend, t0)
+        run.say(_line(backend, results[backend]))
+
+    for backend in [b for b in targets if b in PTE_BACKENDS]:
+        run.attempt(backend, lambda: pte_step(backend))
 
     # -- report -------------------------------------------------------------------------------
     run.begin("report")
@@ -484,7 +510,7 @@ def _report(student, model_dir: Path, L: int, targets, results: dict, run: _Run,
 
     versions = {}
     for mod in ("torch", "transformers", "onnx", "onnxruntime", "onnxsim", "onnx2tf", "tensorflow",
-                "ai_edge_litert"):
+                "ai_edge_litert", "executorch", "torchao"):
         m = sys.modules.get(mod)
         if m is not None:
             versions[mod] = getattr(m, "__version__", None)

@@ -4,6 +4,8 @@
 - `.tflite`  -> ai_edge_litert Interpreter (builtin ops only; there is no Flex delegate), inputs
                bound by tensor/signature NAME, never by position
 - `.ptl`     -> torch lite interpreter (`torch.jit.mobile._load_for_lite_interpreter`)
+- `.pte`     -> ExecuTorch's runtime (`executorch.runtime`, XNNPACK delegate), each row at its
+               real length (tokens up to the last attention-mask 1), as the app runs it
 - directory  -> the Hugging Face model itself (fp32, eager attention), the float reference
 
 Inputs are int32 numpy arrays [n, L], run row by row. An artifact with a dynamic sequence
@@ -301,6 +303,53 @@ def _sidecar_max_len(path: Path) -> Optional[int]:
         return None
 
 
+class PteRunner(Runner):
+    """ExecuTorch program (`.pte`) through ExecuTorch's own runtime and its XNNPACK delegate."""
+
+    backend = "pte"
+
+    def __init__(self, path, num_threads: Optional[int] = None, max_seq_length: Optional[int] = None):
+        super().__init__(path)
+        try:
+            # The int8 embedding lookup (quantized_decomposed::embedding_byte) is a kernel of
+            # ExecuTorch's quantized-ops library: importing it registers the kernels.
+            import executorch.kernels.quantized  # noqa: F401
+            from executorch.runtime import Runtime
+        except ImportError as e:
+            raise BertEdgeError(f"{path}: ExecuTorch is not installed ({e})") from None
+        if num_threads:  # XNNPACK's thread pool is process-wide, like torch's
+            from executorch.extension.pybindings import portable_lib
+
+            portable_lib._unsafe_reset_threadpool(int(num_threads))
+        with open(self.path, "rb") as f:
+            head = f.read(8)
+        if len(head) < 8 or head[4:6] != b"ET":
+            raise BertEdgeError(f"{path}: not an ExecuTorch program (no ET file identifier)")
+        try:
+            # From the path: a bytes buffer is not copied by the runtime and must outlive it.
+            program = Runtime.get().load_program(self.path)
+            self.method = program.load_method("forward")
+            meta = program.metadata("forward")
+            # Upper bound of the dynamic sequence dim = the longest input the graph takes.
+            self.limit = int(meta.input_tensor_meta(0).sizes()[1])
+            contract = {"dynamic": True, "max_seq_length": self.limit}
+            if "trailing_context" in program.method_names:  # real_length contract
+                contract["trailing_context"] = int(program.load_method("trailing_context").execute([])[0])
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise BertEdgeError(f"{path}: ExecuTorch cannot load the program ({first})") from None
+        self._use_contract(contract, None)
+
+    def _run(self, ids, mask, types):
+        import torch
+
+        rows = []
+        for i in range(ids.shape[0]):  # rows come cut to real length unless padded=True
+            feed = [torch.from_numpy(np.ascontiguousarray(a[i:i + 1])) for a in (ids, mask, types)]
+            rows.append(self.method.execute(feed)[0].numpy().astype(np.float32))
+        return np.concatenate(rows, axis=0)
+
+
 class HFRunner(Runner):
     """The float student in PyTorch (the reference every artifact is compared with)."""
 
@@ -355,12 +404,12 @@ def logits_in_chunks(runner: Runner, inputs: dict, desc: str = "", progress: boo
 
 
 # Registry format -> runner class; file suffix -> format.
-RUNNERS = {"onnx": OnnxRunner, "tflite": TFLiteRunner, "ptl": PtlRunner}
-SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".ptl": "ptl", ".pt": "ptl"}
+RUNNERS = {"onnx": OnnxRunner, "tflite": TFLiteRunner, "ptl": PtlRunner, "pte": PteRunner}
+SUFFIXES = {".onnx": "onnx", ".tflite": "tflite", ".ptl": "ptl", ".pt": "ptl", ".pte": "pte"}
 
 
 def load_runner(path: str | Path, num_threads: Optional[int] = None) -> Runner:
-    """A runner for an artifact (.onnx, .tflite, .ptl) or a Hugging Face model directory.
+    """A runner for an artifact (.onnx, .tflite, .ptl, .pte) or a Hugging Face model directory.
     Whatever a runtime raises on a file it cannot load becomes one line naming the file."""
     p = Path(path)
     if not p.exists():

@@ -18,14 +18,15 @@ target: it refuses a model with two outputs, its TFLite runtime is too old for t
 converter's int8 op versions (FULLY_CONNECTED v12), and on a one-output fp32 file with this
 metadata its Python build crashed (SIGSEGV) in classify(). Measured here, 2026-12.
 
-The writer pins mediapipe 0.10.21 (the newer 0.10.x/1.x writers fail to import; their
-runtimes read what 0.10.21 writes). It needs numpy<2. Without the package (a numpy-2 stack):
-the metadata is a flatbuffer (`metadata_schema_py_generated.py`, pure Python generated from
-metadata_schema.fbs) in a model buffer named TFLITE_METADATA plus a zip of the associated files
-appended to the model; writing it needs only that schema, `flatbuffers` and `zipfile`. The
-writer's two native helpers are the minimum parser version (a constant for this metadata:
-"1.1.0") and the JSON view used for reading. tflite-support 0.4.4's writer is no way out: it
-has the same native helpers and pins protobuf<4.
+The writer is MediaPipe's own (mediapipe 1.2.x, numpy 2). Its Python `metadata` module still
+imports one pybind helper that the 1.x wheels no longer ship
+(`mediapipe.tasks.cc.metadata.python._pywrap_metadata_version`, the minimum metadata parser
+version); everything else it needs ships (the JSON view goes through libmediapipe's C API).
+`_ensure_version_helper` registers a Python port of that helper (the rules of MediaPipe's
+metadata_version.cc) when the native one is missing. Files written this way are byte-identical
+to mediapipe 0.10.21's (tests/test_tflite_metadata.py checks the version rules; the byte
+comparison is in docs/executorch.md). tflite-support 0.4.4's writer is no way out: it has the
+same native helpers and pins protobuf<4.
 """
 from __future__ import annotations
 
@@ -44,9 +45,101 @@ MODEL_DESCRIPTION = ("Classifies one text into {labels}. Raw text in (WordPiece 
                      "1 '" + OUTPUT_NAME + "'. Made by bert-edge.")
 
 
+# Schema members added after metadata version 1.0.0 and the parser version that reads them
+# (MediaPipe's metadata_version.cc, GetMemberVersion).
+_V_VOCAB_FILE, _V_PROCESS_UNITS, _V_TENSOR_GROUPS = (1, 0, 1), (1, 1, 0), (1, 2, 0)
+_V_REGEX_TOKENIZER, _V_AUDIO, _V_SCANN, _V_FILE_VERSION, _V_CUSTOM = \
+    (1, 2, 1), (1, 3, 0), (1, 4, 0), (1, 4, 1), (1, 5, 0)
+
+
+def min_parser_version(buf: bytes) -> str:
+    """The minimum metadata parser version of a ModelMetadata flatbuffer: the newest schema
+    member it uses (Python port of MediaPipe's GetMinimumMetadataParserVersion)."""
+    from mediapipe.tasks.metadata import metadata_schema_py_generated as fb
+
+    md = fb.ModelMetadataT.InitFromObj(fb.ModelMetadata.GetRootAsModelMetadata(bytearray(buf), 0))
+    need = [(1, 0, 0)]
+
+    def files(items):
+        for f in items or []:
+            if f.type == fb.AssociatedFileType.VOCABULARY:
+                need.append(_V_VOCAB_FILE)
+            if f.type == getattr(fb.AssociatedFileType, "SCANN_INDEX_FILE", -1):
+                need.append(_V_SCANN)
+            if getattr(f, "version", None) is not None:
+                need.append(_V_FILE_VERSION)
+
+    def units(items):
+        for u in items or []:
+            if u.optionsType in (fb.ProcessUnitOptions.BertTokenizerOptions,
+                                 fb.ProcessUnitOptions.SentencePieceTokenizerOptions):
+                need.append(_V_PROCESS_UNITS)
+            if u.optionsType == fb.ProcessUnitOptions.RegexTokenizerOptions:
+                need.append(_V_REGEX_TOKENIZER)
+
+    def tensors(items):
+        for t in items or []:
+            files(t.associatedFiles)
+            units(t.processUnits)
+            if t.content is not None and \
+                    t.content.contentPropertiesType == fb.ContentProperties.AudioProperties:
+                need.append(_V_AUDIO)
+
+    for sg in md.subgraphMetadata or []:
+        tensors(sg.inputTensorMetadata)
+        tensors(sg.outputTensorMetadata)
+        files(sg.associatedFiles)
+        for attr in ("inputProcessUnits", "outputProcessUnits"):
+            if getattr(sg, attr) is not None:
+                need.append(_V_PROCESS_UNITS)
+                units(getattr(sg, attr))
+        if sg.inputTensorGroups is not None or sg.outputTensorGroups is not None:
+            need.append(_V_TENSOR_GROUPS)
+        if getattr(sg, "customMetadata", None) is not None:
+            need.append(_V_CUSTOM)
+    files(md.associatedFiles)
+    return ".".join(str(x) for x in max(need))
+
+
+def _ensure_version_helper() -> None:
+    """Register the Python port as MediaPipe's missing native version helper (1.x wheels)."""
+    import importlib
+    import sys
+    import types
+
+    name = "mediapipe.tasks.cc.metadata.python._pywrap_metadata_version"
+    if name in sys.modules:
+        return
+    try:
+        importlib.import_module(name)
+        return
+    except ImportError:
+        pass
+    # Its parent packages (mediapipe.tasks.cc...) are gone from the wheel too: stand-ins for the
+    # missing ones, so `from mediapipe.tasks.cc.metadata.python import ...` resolves.
+    parts = name.split(".")
+    for i in range(3, len(parts) + 1):
+        mod_name = ".".join(parts[:i])
+        if mod_name in sys.modules:
+            continue
+        try:
+            importlib.import_module(mod_name)
+            continue
+        except ImportError:
+            pass
+        mod = types.ModuleType(mod_name)
+        if i < len(parts):
+            mod.__path__ = []  # a package
+        else:
+            mod.GetMinimumMetadataParserVersion = min_parser_version
+        sys.modules[mod_name] = mod
+        setattr(sys.modules[".".join(parts[:i - 1])], parts[i - 1], mod)
+
+
 def writer_available() -> Optional[str]:
     """None when MediaPipe's metadata writer imports, else why not (one line)."""
     try:
+        _ensure_version_helper()
         from mediapipe.tasks.python.metadata.metadata_writers import (  # noqa: F401
             metadata_writer, text_classifier)
     except Exception as e:  # ImportError, or a binary/numpy mismatch inside mediapipe
@@ -120,7 +213,7 @@ def add_metadata(data: bytes, tokenizer, labels: Sequence[str], name: str, versi
     why = writer_available()
     if why:
         raise ConversionError("metadata", f"MediaPipe's metadata writer is not available ({why}); "
-                                          "install mediapipe==0.10.21 (make venv does)")
+                                          "install mediapipe (make venv does)")
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_info, metadata_writer
 
     data = add_probabilities_output(data)
@@ -154,6 +247,7 @@ def read_metadata(path_or_bytes) -> dict:
     """The metadata of a .tflite as a dict: `json` (the writer's JSON view), `files`
     ({name: bytes} of the packed associated files), `vocab` and `labels` (lists), `inputs` and
     `outputs` (tensor metadata names in subgraph order). {} when the file has none."""
+    _ensure_version_helper()
     from mediapipe.tasks.python.metadata import metadata
 
     data = Path(path_or_bytes).read_bytes() if isinstance(path_or_bytes, (str, Path)) \

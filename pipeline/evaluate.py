@@ -1,5 +1,5 @@
 """Accuracy of a fine-tuned Hugging Face classifier directory, or of a converted artifact
-(.onnx, .tflite, .ptl through its real runtime), on a labeled file."""
+(.onnx, .tflite, .ptl, .pte through its real runtime), on a labeled file."""
 from __future__ import annotations
 
 import json
@@ -38,9 +38,9 @@ def format_report(rep: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-# --- artifacts (.onnx, .tflite, .ptl) ---------------------------------------------------------
+# --- artifacts (.onnx, .tflite, .ptl, .pte) ---------------------------------------------------------
 
-ARTIFACT_SUFFIXES = (".onnx", ".tflite", ".ptl")
+ARTIFACT_SUFFIXES = (".onnx", ".tflite", ".ptl", ".pte")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt")
 
 

@@ -34,7 +34,7 @@ android {
     androidResources {
         // Models are memory-mapped (TFLite) or copied (PyTorch) straight from the APK:
         // they must be stored uncompressed.
-        noCompress += listOf("tflite", "ptl")
+        noCompress += listOf("tflite", "ptl", "pte")
     }
 
     packaging {
@@ -52,6 +52,8 @@ dependencies {
     implementation(project(":core"))
     implementation(libs.litert)
     implementation(libs.pytorch.android.lite)
+    // ExecuTorch runtime with the XNNPACK delegate and the quantized kernels (int8 embeddings).
+    implementation(libs.executorch.android)
     implementation(libs.mediapipe.tasks.text)
     implementation(libs.androidx.appcompat)
     implementation(libs.material)

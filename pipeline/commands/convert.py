@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-HELP = "convert a student to ONNX, TFLite (fp32, int8, full int8) and TorchScript-lite int8"
+HELP = ("convert a student to ONNX, TFLite (fp32, int8, full int8), ExecuTorch .pte (fp32, int8) "
+        "and TorchScript-lite int8")
 DESCRIPTION = (
     "Convert a distilled student (a Hugging Face save_pretrained directory) to model.onnx, "
-    "model_fp32.tflite, model_int8.tflite, model_int8_full.tflite and model_int8.ptl, each "
-    "checked against the float student (logits on real sentences at their own length and with "
-    "different padding, a "
+    "model_fp32.tflite, model_int8.tflite, model_int8_full.tflite, model_int8.ptl, model_fp32.pte "
+    "and model_int8.pte, each checked against the float student (logits on real sentences at "
+    "their own length and with different padding, a "
     "[CLS]-only and a max-length input, and an attention-mask probe) before it gets its final "
     "name, plus a convert.json report. On failure: one error line naming the step and op; the "
     "intermediate files are kept in <out>/_failed_<step>/, and the previous outputs in --out "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-HELP = "accuracy of a model directory or artifact (.onnx/.tflite/.ptl) on any labeled file"
+HELP = "accuracy of a model directory or artifact (.onnx/.tflite/.ptl/.pte) on any labeled file"
 DESCRIPTION = (HELP + ". Artifacts run through their real runtimes (onnxruntime, LiteRT, the "
                "lite interpreter) on inputs padded to their fixed length; their tokenizer and "
                "labels come from --tokenizer, the artifact's directory (a student dir or an app "
@@ -13,7 +13,7 @@ DESCRIPTION = (HELP + ". Artifacts run through their real runtimes (onnxruntime,
 
 def add_arguments(p) -> None:
     p.add_argument("--model", required=True,
-                   help="a fine-tuned Hugging Face classifier directory, or a .onnx/.tflite/.ptl artifact")
+                   help="a fine-tuned Hugging Face classifier directory, or a .onnx/.tflite/.ptl/.pte artifact")
     p.add_argument("--data", help="labeled TSV/CSV/JSONL file ('default' = embedded dev set); "
                                   "default with --config: data.dev")
     p.add_argument("--tokenizer", metavar="DIR",
@@ -58,7 +58,7 @@ def run(args) -> int:
         tok, labels, where = artifact_context(model, args.tokenizer)
     else:
         if args.tokenizer:
-            raise BertEdgeError("--tokenizer is only for artifacts (.onnx, .tflite, .ptl); "
+            raise BertEdgeError("--tokenizer is only for artifacts (.onnx, .tflite, .ptl, .pte); "
                                 "a model directory has its own")
         check_model_dir(model)
         labels = model_labels(model)

@@ -36,7 +36,8 @@ import java.util.Locale;
 public final class ClassifyFragment extends Fragment {
     /** The backends the app knows, in display order; those absent from the bundle are disabled. */
     private static final List<String> BACKENDS = Arrays.asList(
-            BackendId.TFLITE_INT8, BackendId.TFLITE_FP32, BackendId.PTL_INT8, BackendId.TFLITE_INT8_FULL,
+            BackendId.TFLITE_INT8, BackendId.TFLITE_FP32, BackendId.PTE_INT8, BackendId.PTL_INT8,
+            BackendId.PTE_FP32, BackendId.TFLITE_INT8_FULL,
             BackendId.MEDIAPIPE);
 
     private DemoViewModel vm;

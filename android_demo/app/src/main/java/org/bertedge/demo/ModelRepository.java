@@ -166,11 +166,16 @@ public final class ModelRepository {
             if (BackendId.FORMAT_TFLITE.equals(e.format)) {
                 return TfliteBackend.open(assets.openFd(e.file), e.backend, threads, b.manifest);
             }
+            if (BackendId.FORMAT_PTE.equals(e.format)) {
+                return ExecuTorchBackend.open(copyToFile(e), e.backend, threads, b.manifest);
+            }
             return PytorchLiteBackend.open(copyToFile(e), e.backend, threads, b.manifest);
         } catch (BundleException ex) {
             throw ex;
         } catch (Throwable t) { // native loader errors are Errors, not Exceptions
-            throw new BundleException(e.file + ": the " + (BackendId.FORMAT_TFLITE.equals(e.format) ? "LiteRT" : "PyTorch Lite")
+            String runtime = BackendId.FORMAT_TFLITE.equals(e.format) ? "LiteRT"
+                    : BackendId.FORMAT_PTE.equals(e.format) ? "ExecuTorch" : "PyTorch Lite";
+            throw new BundleException(e.file + ": the " + runtime
                     + " runtime could not load it (" + t.getClass().getSimpleName() + ": " + t.getMessage() + ")", t);
         }
     }

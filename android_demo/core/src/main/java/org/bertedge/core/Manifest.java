@@ -165,7 +165,7 @@ public final class Manifest {
             if (expected == null) {
                 throw new BundleException(m.where() + ": unknown backend '" + backend + "' (this app runs "
                         + BackendId.TFLITE_INT8 + ", " + BackendId.TFLITE_FP32 + ", " + BackendId.TFLITE_INT8_FULL
-                        + ", " + BackendId.PTL_INT8 + ")");
+                        + ", " + BackendId.PTL_INT8 + ", " + BackendId.PTE_INT8 + ", " + BackendId.PTE_FP32 + ")");
             }
             if (!expected.equals(format)) {
                 throw new BundleException(m.where() + ": backend " + backend + " needs format '" + expected
