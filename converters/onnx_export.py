@@ -32,12 +32,15 @@ FLEX_ONLY_ONNX_OPS = {
 }
 
 
-def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE):
+def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE,
+                 positions_from_input: bool = True):
     """nn.Module(input_ids, attention_mask, token_type_ids) -> logits for export/tracing.
 
     mask_input='int': attention_mask is the 0/1 int mask of the contract.
     mask_input='bias': the second input is already the float additive bias [1, L] (used for the
     graph handed to onnx2tf; the TF signature computes it from the int mask).
+    positions_from_input=False: the model derives position ids from the sequence length itself
+    (torch.export keeps that symbolic; a cumsum would run outside ExecuTorch's XNNPACK).
     """
     import torch
 
@@ -52,7 +55,8 @@ def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE)
             else:
                 bias = (1.0 - attention_mask.to(torch.float32)) * mask_value
             ids = input_ids.to(torch.long)
-            positions = torch.cumsum(ids * 0 + 1, dim=1) - 1  # 0..seq-1 without a Shape op
+            # 0..seq-1 without a Shape op (see the module docstring)
+            positions = torch.cumsum(ids * 0 + 1, dim=1) - 1 if positions_from_input else None
             out = self.inner(input_ids=ids,
                              attention_mask=bias[:, None, None, :],
                              token_type_ids=token_type_ids.to(torch.long),

@@ -43,7 +43,9 @@ def test_manifest_contract(bundle, run):
         assert key in manifest, key
     assert manifest["format_version"] == 1 and manifest["labels"] == LABELS
     assert manifest["max_seq_length"] == L and manifest["do_lower_case"] is True
-    assert manifest["inputs"] == [{"name": n, "dtype": "int32", "shape": [1, L]} for n in INPUTS]
+    # real length: [1, n] inputs, the contract in `sequence`, each golden case's fed length
+    assert manifest["inputs"] == [{"name": n, "dtype": "int32", "shape": [1, -1]} for n in INPUTS]
+    assert manifest["sequence"] == {"dynamic": True, "max_seq_length": L, "trailing_context": 0}
     assert manifest["outputs"] == [{"name": "logits", "dtype": "float32", "shape": [1, 2]}]
     assert [m["backend"] for m in manifest["models"]] == ["tflite_int8", "tflite_fp32", "ptl_int8"]
     for m in manifest["models"]:
@@ -68,6 +70,8 @@ def test_golden_cases_are_exact(bundle, run):
 
     out, manifest = bundle
     rows = [json.loads(l) for l in (out / "golden.jsonl").read_text(encoding="utf-8").splitlines()]
+    for r in rows:  # the app feeds `length` positions: up to the last real token (BERT: no context)
+        assert r["length"] == max(i + 1 for i, m in enumerate(r["attention_mask"]) if m)
     assert len(rows) == 8
     tok = AutoTokenizer.from_pretrained(run["root"] / "student")
     lengths = []

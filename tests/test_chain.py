@@ -102,7 +102,8 @@ def test_chain_end_to_end(chain, first_run):
               "convert/model_int8.ptl", "parity/parity.json", "parity/report.html"):
         assert (out / f).is_file(), f
     manifest = json.loads((assets / "manifest.json").read_text())
-    assert [m["backend"] for m in manifest["models"]] == ["tflite_int8", "tflite_fp32", "ptl_int8"]
+    assert [m["backend"] for m in manifest["models"]] == ["tflite_int8", "tflite_fp32", "ptl_int8",
+                                                           "pte_int8"]
     assert manifest["golden"]["count"] == 8 and manifest["teacher"] == str(chain["root"] / "base")
     state = json.loads((out / "chain.json").read_text())
     assert {s: v["status"] for s, v in state["stages"].items()} == {s: "done" for s in STAGES}

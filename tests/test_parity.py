@@ -10,7 +10,9 @@ import pytest
 from test_parity_support import (L, LABELS, copy_run, corrupt_tflite_weights, models_by_name,
                                  read_json, tiny_run)
 
-BACKENDS = ["onnx", "tflite_fp32", "tflite_int8", "tflite_int8_full", "ptl_int8"]
+from converters.backends import BACKENDS  # every registry target, in conversion order
+
+BACKENDS = list(BACKENDS)
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,9 @@ def test_parity_report_real_runtimes(run):
         assert 0.0 <= m["accuracy"] <= 1.0
     assert by["teacher"]["agreement_teacher"] == 1.0 and by["teacher"]["kl_teacher"] == pytest.approx(0, abs=1e-9)
     assert by["student"]["max_abs_diff"] == 0.0 and by["student"]["agreement_student"] == 1.0
+    for b in BACKENDS:  # every artifact ran at real length and padded, identically
+        rl = by[b]["real_length"]
+        assert rl["dynamic"] and rl["argmax_agreement_vs_padded"] == 1.0, b
     for b in ("onnx", "tflite_fp32"):  # fp32 artifacts: float-exact up to rounding
         assert by[b]["max_abs_diff"] < 1e-4 and by[b]["agreement_student"] == 1.0 and by[b]["status"] == "PASS"
     for b in ("tflite_int8", "ptl_int8"):
