@@ -128,6 +128,15 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
+def quiet_executorch() -> None:
+    """torchao logs a WARNING per CUDA/Triton kernel library a CPU wheel lacks, and torch's
+    pytree one per enum ExecuTorch registers, on every import: nothing a user can act on."""
+    import logging
+
+    for name in ("torchao", "torchao.kernel.intmm", "torch.utils._pytree"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 @dataclass
 class StageLog:
     """Per-step wall times for the conversion report."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, PTE_BACKENDS,
                                REPORT_NAME, TFLITE_BACKENDS, ConversionError, StageLog, parse_targets,
-                               quiet_tensorflow, set_native_log)
+                               quiet_executorch, quiet_tensorflow, set_native_log)
 from converters.files import sha256_file
 
 # Registry formats convert_all has a step for (onnx export, TFLite via onnx2tf, lite
@@ -159,6 +159,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
     every .tflite (converters/tflite_metadata.py) before it is validated.
     """
     quiet_tensorflow()
+    quiet_executorch()
     targets = parse_targets(targets)
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

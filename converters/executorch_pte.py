@@ -34,7 +34,7 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-from converters.common import ConversionError, native_stderr
+from converters.common import ConversionError, native_stderr, quiet_executorch
 
 # Ops a lowered program may run outside the XNNPACK delegate: embedding lookups (a gather; the
 # int8 one dequantizes one row per token), and shape/dtype glue around the delegate blobs.
@@ -204,6 +204,7 @@ def convert_pte(model, path: str | Path, max_seq_length: int, quantize: Optional
 
     import torch
 
+    quiet_executorch()
     try:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import ExecutorchBackendConfig, to_edge_transform_and_lower

@@ -310,6 +310,9 @@ class PteRunner(Runner):
 
     def __init__(self, path, num_threads: Optional[int] = None, max_seq_length: Optional[int] = None):
         super().__init__(path)
+        from converters.common import quiet_executorch
+
+        quiet_executorch()
         try:
             # The int8 embedding lookup (quantized_decomposed::embedding_byte) is a kernel of
             # ExecuTorch's quantized-ops library: importing it registers the kernels.

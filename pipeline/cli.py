@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
-import os
 import sys
 
 from pipeline import __version__
@@ -65,8 +64,9 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bert-edge",
-        description="Distill a BERT teacher into a phone-sized student, convert it to TFLite and "
-                    "TorchScript-mobile (int8), gate it on parity, and bundle it for Android.",
+        description="Distill a BERT teacher into a phone-sized student, convert it to TFLite, "
+                    "ExecuTorch and TorchScript-mobile (int8), each running sentences at their own "
+                    "length, gate it on parity, and bundle it for Android.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"bert-edge {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -82,10 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _quiet_third_party() -> None:
-    # TensorFlow and HF print pages of start-up noise that buries the progress bars.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # TensorFlow, HF and torchao print pages of start-up noise that buries the progress bars.
+    from converters.common import quiet_executorch, quiet_tensorflow
+
+    quiet_tensorflow()
+    quiet_executorch()
 
 
 def _warm_torch_numpy_bridge() -> None:
