@@ -138,7 +138,7 @@ def quiet_executorch() -> None:
 
 
 @dataclass
-class StageLog:
+class StepLog:
     """Per-step wall times for the conversion report."""
 
     seconds: dict = field(default_factory=dict)

@@ -36,7 +36,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, PTE_BACKENDS,
-                               REPORT_NAME, TFLITE_BACKENDS, ConversionError, StageLog, parse_targets,
+                               REPORT_NAME, TFLITE_BACKENDS, ConversionError, StepLog, parse_targets,
                                quiet_executorch, quiet_tensorflow, set_native_log)
 from converters.files import sha256_file
 
@@ -68,7 +68,7 @@ class _Run:
         self.out = out_dir
         self.work = out_dir / f".convert-work-{os.getpid()}"
         self.progress = progress
-        self.log = StageLog()
+        self.log = StepLog()
         self.step = "setup"
         self.threads = None
         self.optional: set = set()
