@@ -13,6 +13,12 @@ from typing import Optional
 Tol = Optional[tuple]  # (atol, rtol): passes when max|diff| <= atol + rtol * max|reference logit|
 
 
+def bound(tol: Tol, scale: float) -> Optional[float]:
+    """The max |logit diff| a Tol allows against logits whose largest magnitude is `scale`
+    (None = no bound: measured and reported only)."""
+    return None if tol is None else float(tol[0] + tol[1] * scale)
+
+
 @dataclass(frozen=True)
 class Backend:
     id: str

@@ -440,6 +440,7 @@ def _graph_check(tflite, graph, vset) -> dict:
     """Max |logit diff| of the traced TF graph vs the float student on five validation cases
     (two texts, empty, max-length, [CLS] only): a wrong layout guess by onnx2tf shows on all of
     them; every artifact is then checked on the full set."""
+    from converters.backends import bound as tolerance_bound
     from converters.validate import TOLERANCES
 
     n = vset.n
@@ -447,8 +448,7 @@ def _graph_check(tflite, graph, vset) -> dict:
     got = tflite.graph_logits(graph, {k: a[rows] for k, a in vset.arrays.items()})
     ref = vset.reference[rows]
     per_case = np.abs(got - ref).max(axis=1)
-    atol, rtol = TOLERANCES["tflite_fp32"]
-    bound = atol + rtol * float(np.abs(vset.reference).max())
+    bound = tolerance_bound(TOLERANCES["tflite_fp32"], float(np.abs(vset.reference).max()))
     worst = int(per_case.argmax())
     return {"ok": bool(np.all(np.isfinite(got)) and per_case.max() <= bound),
             "max_abs_diff": float(per_case.max()), "tolerance": bound,

@@ -25,6 +25,7 @@ from typing import Optional
 import numpy as np
 
 from converters.backends import REGISTRY
+from converters.backends import bound as tolerance_bound
 from converters.common import (INPUT_NAMES, OUTPUT_NAME, ConversionError, encode_fixed,
                                native_stderr)
 
@@ -127,10 +128,6 @@ def compute_reference(vset: ValidationSet, model) -> np.ndarray:
     vset.reference = runner.logits(*(vset.arrays[k] for k in INPUT_NAMES))
     vset.probe_reference = runner.logits(*(vset.probe_arrays[k] for k in INPUT_NAMES))
     return vset.reference
-
-
-def _bound(tol, scale: float) -> Optional[float]:
-    return None if tol is None else float(tol[0] + tol[1] * scale)
 
 
 def check_tflite_format(path: str | Path, max_seq_length: int, step: str) -> dict:
@@ -246,7 +243,7 @@ def _compare(path, backend: str, vset: ValidationSet, step: str, got, probe, fac
         probe_diff = np.zeros(0)
     tol = TOLERANCES.get(backend) if tolerance == "default" else tolerance
     ptol = PROBE_TOLERANCES.get(backend) if probe_tolerance == "default" else probe_tolerance
-    bound, pbound = _bound(tol, scale), _bound(ptol, scale)
+    bound, pbound = tolerance_bound(tol, scale), tolerance_bound(ptol, scale)
     worst = int(per_case.argmax())
     metrics = {
         "cases": vset.n,

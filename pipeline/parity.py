@@ -457,10 +457,9 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
 
 def _tolerance_bound(backend: str, student_logits: np.ndarray) -> Optional[float]:
     """The artifact's registry tolerance (atol + rtol * max |float logit|); None = argmax only."""
-    from converters.backends import REGISTRY
+    from converters.backends import REGISTRY, bound
 
-    tol = REGISTRY[backend].tolerance
-    return None if tol is None else float(tol[0] + tol[1] * float(np.abs(student_logits).max()))
+    return bound(REGISTRY[backend].tolerance, float(np.abs(student_logits).max()))
 
 
 def _thresholds(pcfg) -> dict:

@@ -52,6 +52,12 @@ def _inputs(spec) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
 
+def _latency(times_ms) -> dict:
+    x = np.asarray(times_ms, dtype=float)
+    return {"p50_ms": round(float(np.percentile(x, 50)), 3), "p90_ms": round(float(np.percentile(x, 90)), 3),
+            "mean_ms": round(float(x.mean()), 3)}
+
+
 def _torch_model(spec):
     import torch
     from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
@@ -109,12 +115,9 @@ def measure(spec: dict) -> dict:
         t = time.perf_counter()
         call()
         times.append((time.perf_counter() - t) * 1e3)
-    times = np.array(times)
     return {
-        "load_s": round(load_s, 3), "first_ms": round(first_ms, 3),
-        "p50_ms": round(float(np.percentile(times, 50)), 3),
-        "p90_ms": round(float(np.percentile(times, 90)), 3),
-        "mean_ms": round(float(times.mean()), 3), "runs": len(times),
+        "load_s": round(load_s, 3), "first_ms": round(first_ms, 3), **_latency(times),
+        "runs": len(times),
         "peak_rss_mb": round(_peak_mb(), 1), "model_rss_mb": round(max(_peak_mb() - base_rss, 0.0), 1),
         "flops": flops,
     }
@@ -163,12 +166,7 @@ def measure_real(spec: dict) -> dict:
             preds[padded].append(int(np.argmax(y)))
         tokens.append(len(tok(text, truncation=True, max_length=L)["input_ids"]))
 
-    def stats(x):
-        x = np.array(x)
-        return {"mean_ms": round(float(x.mean()), 3), "p50_ms": round(float(np.percentile(x, 50)), 3),
-                "p90_ms": round(float(np.percentile(x, 90)), 3)}
-
-    real, fixed = stats(times[False]), stats(times[True])
+    real, fixed = _latency(times[False]), _latency(times[True])
     return {"sentences": len(texts), "mean_tokens": round(float(np.mean(tokens)), 2),
             "real": real, "fixed": fixed,
             "mean_ratio": round(real["mean_ms"] / fixed["mean_ms"], 3) if fixed["mean_ms"] else None,
