@@ -52,11 +52,13 @@ REGISTRY: dict[str, Backend] = {b.id: b for b in (
             "LiteRT+XNNPACK", "**student TFLite int8 (dynamic)**",
             tolerance=(0.02, 0.1), probe_tolerance=(0.01, 0.02),
             required=True, bundlable=True, bundled=True),
-    # Static scales from calibration: measured at conversion, the parity gate decides.
+    # Weights and activations int8 (what NPUs and DSPs run), static scales from calibration on
+    # an int8-friendly rewrite of the graph (converters/int8_graph.py): measured at conversion,
+    # the parity gate decides. Bundled when it passes parity, left out when it does not.
     Backend("tflite_int8_full", "model_int8_full.tflite", "tflite", "full int8", "int8",
             "LiteRT+XNNPACK", "student TFLite full int8",
             tolerance=None, probe_tolerance=(0.01, 0.05),
-            required=False, bundlable=True, bundled=False, calibrated=True),
+            required=False, bundlable=True, bundled=True, calibrated=True),
     # PyTorch Mobile is frozen (last Android release 2.1.0): optional, bundled when it passes.
     # One activation scale per tensor at run time (~20% of the largest logit on a fine-tuned
     # MiniLM); the graph cuts trailing padding, so the probe is exact.

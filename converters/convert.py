@@ -292,31 +292,36 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         onnx_export.check_tflite_lowerable(onnx_export.onnx_op_counts(tf_onnx), "tflite_graph")
         if user_threads:
             _tf_threads(user_threads)
-        keras_model = tflite.build_keras_model(tf_onnx, work)
-        graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
-                                              position_table=positions)
-        # The TF graph must match the float student before it is converted three times. If
-        # onnx2tf's fast path guessed a layout wrong, rebuild with its reference run.
-        graph_check = _graph_check(tflite, graph_float, vset_tf)
-        if not graph_check["ok"]:
-            run.say(f"tflite_graph: fast onnx2tf graph is off by {graph_check['max_abs_diff']:.3g}; "
-                    "rebuilding with onnx2tf's reference run")
-            keras_model = tflite.build_keras_model(tf_onnx, work, reference_run=True)
-            graph_float = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
-                                              position_table=positions)
-            graph_check = _graph_check(tflite, graph_float, vset_tf)
-            graph_check["rebuilt_with_reference_run"] = True
-            if not graph_check["ok"]:
-                raise ConversionError(
-                    "tflite_graph", f"the TF graph onnx2tf built disagrees with the float student "
-                                    f"(max |logit diff| {graph_check['max_abs_diff']:.3g} > "
-                                    f"{graph_check['tolerance']:.3g} on {graph_check['worst_case']}); "
-                                    "see onnx2tf.log")
+
+        def build_graph(onnx_path: Path, scratch: Path, step: str):
+            """onnx2tf graph + serving function, checked against the float student. If
+            onnx2tf's fast path guessed a layout wrong, rebuild with its reference run."""
+            keras_model = tflite.build_keras_model(onnx_path, scratch, step=step)
+            graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
+                                        position_table=positions)
+            check = _graph_check(tflite, graph, vset_tf)
+            if not check["ok"]:
+                run.say(f"{step}: fast onnx2tf graph is off by {check['max_abs_diff']:.3g}; "
+                        "rebuilding with onnx2tf's reference run")
+                keras_model = tflite.build_keras_model(onnx_path, scratch, step=step,
+                                                       reference_run=True)
+                graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
+                                            position_table=positions)
+                check = _graph_check(tflite, graph, vset_tf)
+                check["rebuilt_with_reference_run"] = True
+                if not check["ok"]:
+                    raise ConversionError(
+                        step, f"the TF graph onnx2tf built disagrees with the float student "
+                              f"(max |logit diff| {check['max_abs_diff']:.3g} > "
+                              f"{check['tolerance']:.3g} on {check['worst_case']}); see onnx2tf.log")
+            return graph, check
+
+        graph_float, graph_check = build_graph(tf_onnx, work, "tflite_graph")
         facts["tflite_graph_check"] = graph_check
         run.say(f"tflite_graph: onnx2tf graph built and checked, max|dlogit| "
                 f"{graph_check['max_abs_diff']:.2e} ({run.end('tflite_graph', t0):.1f}s)")
 
-        from converters import tflite_metadata
+        from converters import int8_graph, tflite_metadata
 
         md_writer = _dist_version("mediapipe")
         md_version = _dist_version("bert-edge")
@@ -338,7 +343,13 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             if variant == "int8_full":
                 mask_value = (tflite.FULL_INT8_MASK_VALUE if full_int8_mask_value is None
                               else float(full_int8_mask_value))
-                graph = graph_float.with_mask_value(mask_value)
+                # Its own graph: LayerNorm and GELU in forms that int8 can hold (int8_graph.py)
+                int8_onnx = work / "graph_bias_int8.onnx"
+                rewritten = int8_graph.rewrite_for_full_int8(tf_onnx, int8_onnx)
+                onnx_export.simplify_onnx(int8_onnx, int8_onnx, step=backend)
+                graph, check = build_graph(int8_onnx, work / "int8_graph", backend)
+                graph = graph.with_mask_value(mask_value)
+                extra["graph"] = {"rewritten": rewritten, "check": check}
                 texts, source = sample_calibration_texts(calibration_texts, num_calibration)
                 enc = validate.encode(student.tokenizer, texts, L)
                 # Padded to L: calibrating at real length (or padded only to the longest text)
@@ -346,9 +357,9 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 # student it raised the max |logit diff| from 1.5 to 2.2 (docs/real-length.md).
                 samples = [{k: enc[k][i:i + 1] for k in INPUT_NAMES} for i in range(len(texts))]
                 rep = lambda: iter(samples)  # noqa: E731 - yields dicts keyed by signature names
-                extra = {"calibration": {"samples": len(samples), "source": source,
-                                         "mean_tokens": float(enc["attention_mask"].sum(1).mean())},
-                         "mask_value": mask_value}
+                extra.update({"calibration": {"samples": len(samples), "source": source,
+                                              "mean_tokens": float(enc["attention_mask"].sum(1).mean())},
+                              "mask_value": mask_value})
             tflite._FastCalibrator.last_stats = {}
             data = tflite.convert_variant(graph, variant, backend, representative=rep,
                                           num_threads=threads or 1, trailing_context=context)

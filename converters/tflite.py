@@ -166,8 +166,11 @@ class ServingGraph:
         self.mask_value = float(mask_value)
         if _parent is not None:
             self.fn, self.input_order, self._base = _parent.fn, _parent.input_order, _parent
+            self.keras_model = _parent.keras_model
             self.max_seq_length = _parent.max_seq_length
         else:
+            # The traced function refers to the Keras variables weakly: keep the model alive.
+            self.keras_model = keras_model
             self.fn = make_serving_function(keras_model, max_seq_length, mask_value, position_table)
             self.max_seq_length = int(max_seq_length)
             self.input_order = [s.name for s in _tf().nest.flatten(self.fn.structured_input_signature)]
@@ -344,6 +347,10 @@ class _FastCalibrator:
 
     range_mode = "minmax"
     num_threads = 1
+    # Operands of activation x activation BATCH_MATMULs (Q.K^T, P.V) get zero point 0: LiteRT
+    # 2.1's int8 BATCH_MATMUL on x86 gives outputs offset by the right operand's zero point
+    # (measured: attention context +0.2 on values of +-0.1; scripts/diagnose_full_int8.py).
+    symmetric_matmul = True
     # Record ranges over real tokens only (positions with attention_mask 1, on the first axis of
     # length L of every per-token tensor); padded positions are computed but never used.
     mask_position: Optional[int] = None
@@ -397,6 +404,7 @@ class _FastCalibrator:
             n += 1
         if n == 0:
             raise ValueError("empty representative dataset")
+        symmetric = _matmul_operands(model) if self.symmetric_matmul else set()
         for i in float_acts:
             if not mins[i]:
                 continue
@@ -405,11 +413,39 @@ class _FastCalibrator:
                 lo, hi = float(lo.mean()), float(hi.mean())
             else:
                 lo, hi = float(lo.min()), float(hi.max())
+            if i in symmetric:
+                # zero point exactly 0: [-128, 127] steps of max|x| / 127
+                m = max(abs(lo), abs(hi), 1e-8)
+                lo, hi = -m * 128.0 / 127.0, m
             q = sub.tensors[i].quantization or fb.QuantizationParametersT()
             q.min, q.max = [lo], [hi]
             sub.tensors[i].quantization = q
         type(self).last_stats = {"samples": n, "tensors": len(float_acts), "range_mode": self.range_mode}
         return flatbuffer_utils.convert_object_to_bytearray(model)
+
+
+def _matmul_operands(model) -> set:
+    """Tensor indices that feed a BATCH_MATMUL, followed back through the ops that keep their
+    input's quantization (RESHAPE, TRANSPOSE), so the whole chain shares one symmetric range."""
+    from tensorflow.lite.python import schema_py_generated as fb
+
+    sub = model.subgraphs[0]
+    codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
+    producer = {int(o): op for op in sub.operators for o in (op.outputs if op.outputs is not None else [])}
+    same_scale = (fb.BuiltinOperator.RESHAPE, fb.BuiltinOperator.TRANSPOSE)
+    out, todo = set(), []
+    for op in sub.operators:
+        if codes[op.opcodeIndex] == fb.BuiltinOperator.BATCH_MATMUL:
+            todo.extend(int(t) for t in op.inputs[:2])
+    while todo:
+        t = todo.pop()
+        if t < 0 or t in out:
+            continue
+        out.add(t)
+        op = producer.get(t)
+        if op is not None and codes[op.opcodeIndex] in same_scale:
+            todo.append(int(op.inputs[0]))
+    return out
 
 
 @contextlib.contextmanager

@@ -254,6 +254,51 @@ def test_full_int8_uses_bounded_mask_bias(conv):
     assert any(abs(lo - FULL_INT8_MASK_VALUE) < 1.0 for lo in lows), lows
 
 
+def test_full_int8_graph_is_integer_and_runtime_safe(conv):
+    """Full int8 is genuine: every FULLY_CONNECTED / BATCH_MATMUL / L2_NORMALIZATION / GELU /
+    SOFTMAX runs on int8 tensors, LayerNorm is the L2_NORMALIZATION form and tanh-GELU the GELU
+    builtin (converters/int8_graph.py), the BATCH_MATMUL operands have zero point 0, and LiteRT's
+    default XNNPACK delegate gives the same logits as its reference kernels."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from converters.runtimes import TFLiteRunner
+    from converters.tflite import tflite_op_counts
+
+    path = str(conv["out"] / "model_int8_full.tflite")
+    ops, _ = tflite_op_counts(path)
+    assert "SQUARED_DIFFERENCE" not in ops and "RSQRT" not in ops, ops
+    if conv["kind"] == "bert":  # MobileBERT has NoNorm and ReLU: nothing to rewrite
+        assert ops.get("L2_NORMALIZATION") == 2 * 2 + 1 and ops.get("GELU") == 2, ops
+        assert conv["report"]["artifacts"]["tflite_int8_full"]["graph"]["rewritten"] == \
+            {"layernorm": 5, "gelu": 2}
+    it = Interpreter(model_path=path)
+    tensors = {d["index"]: d for d in it.get_tensor_details()}
+    hot = {"FULLY_CONNECTED", "BATCH_MATMUL", "L2_NORMALIZATION", "GELU", "SOFTMAX"}
+    seen = set()
+    for op in it._get_ops_details():
+        if op["op_name"] not in hot:
+            continue
+        ins = [tensors[i] for i in op["inputs"] if i >= 0]
+        if op["op_name"] == "SOFTMAX" and ins[0]["name"] == "logits":
+            continue  # the metadata's float `probabilities` output, after the int8 body
+        seen.add(op["op_name"])
+        assert all(t["dtype"] in (np.int8, np.int32) for t in ins + [tensors[o] for o in op["outputs"]]), \
+            (op["op_name"], [(t["name"], t["dtype"]) for t in ins])
+        if op["op_name"] == "BATCH_MATMUL":  # the right operand's zero point must be 0
+            assert ins[1]["quantization"][1] == 0, [t["quantization"] for t in ins]
+    assert {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX"} <= seen
+    arrays, _ = _cases(conv["student"])
+    got = {}
+    for kind in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):
+        r = TFLiteRunner(path, num_threads=1)
+        r.interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=kind)
+        r.interpreter.allocate_tensors()
+        r._length = int(r._in["input_ids"]["shape"][1])
+        got[kind] = r.logits(*(arrays[k] for k in INPUTS))
+    scale = float(np.abs(got[OpResolverType.BUILTIN_REF]).max())
+    assert np.abs(got[OpResolverType.AUTO] - got[OpResolverType.BUILTIN_REF]).max() <= 0.02 + 0.05 * scale
+
+
 def test_ptl_bytecode_and_ops(conv):
     from torch.jit.mobile import _get_model_bytecode_version
 
