@@ -181,6 +181,20 @@ class BundleConfig:
 
 
 @dataclass
+class CompareConfig:
+    """`bert-edge compare` (docs/compare.md): which student families, how they are timed, and
+    the recommendation rule."""
+    students: list = field(default_factory=lambda: ["tinybert-4l-312d", "mobilebert", "distilbert-style"])
+    # preset -> HF config keys for that student only, merged over student.overrides
+    overrides: dict = field(default_factory=dict)
+    within_points: float = field(default=1.0, metadata=_rng(0, 100))  # accuracy points below the best
+    threads: list = field(default_factory=lambda: [1, 2])
+    runs: int = field(default=30, metadata=_rng(1))  # timed runs per fixed-length measurement
+    warmup: int = field(default=5, metadata=_rng(0))
+    real_sentences: int = field(default=200, metadata=_rng(0))  # dev sentences timed at real length; 0 = all
+
+
+@dataclass
 class RunConfig:
     output_dir: str = "runs/default"
     seed: int = 42
@@ -191,6 +205,7 @@ class RunConfig:
     convert: ConvertConfig = field(default_factory=ConvertConfig)
     parity: ParityConfig = field(default_factory=ParityConfig)
     bundle: BundleConfig = field(default_factory=BundleConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -304,6 +319,12 @@ def _coerce(value: Any, tp, path: str, meta) -> Any:
         check_nested_numbers(value, path)
         if path == "student.overrides":
             check_model_overrides(value, path)
+        if path == "compare.overrides":  # preset -> HF config keys
+            for preset, keys in value.items():
+                if not isinstance(keys, dict):
+                    raise BertEdgeError(f"config key '{path}.{preset}' must be a mapping of HF config "
+                                        f"keys, got {type(keys).__name__}")
+                check_model_overrides(keys, f"{path}.{preset}")
         return value
     return value
 
