@@ -189,9 +189,10 @@ class CompareConfig:
     overrides: dict = field(default_factory=dict)
     within_points: float = field(default=1.0, metadata=_rng(0, 100))  # accuracy points below the best
     threads: list = field(default_factory=lambda: [1, 2])
-    runs: int = field(default=30, metadata=_rng(1))  # timed runs per fixed-length measurement
-    warmup: int = field(default=5, metadata=_rng(0))
-    real_sentences: int = field(default=200, metadata=_rng(0))  # dev sentences timed at real length; 0 = all
+    # dev sentences timed per model and thread count, each at its own length and padded to
+    # convert.max_seq_length (tokenization included); 0 = the whole dev set
+    sentences: int = field(default=200, metadata=_rng(0))
+    warmup: int = field(default=5, metadata=_rng(0))  # sentences run untimed first
 
 
 @dataclass

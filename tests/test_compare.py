@@ -25,7 +25,7 @@ def tiny_config(base: Path, out: Path) -> dict:
         "convert": {"targets": ARTIFACTS, "max_seq_length": 40, "num_calibration": 20},
         "parity": {"latency_runs": 0, "min_teacher_share": 0.5},
         # the TinyBERT preset shrunk for the test; distilbert-style is half the tiny teacher
-        "compare": {"students": STUDENTS, "threads": [1], "runs": 3, "warmup": 1, "real_sentences": 15,
+        "compare": {"students": STUDENTS, "threads": [1], "sentences": 15, "warmup": 1,
                     "overrides": {"tinybert-4l-312d": {"num_hidden_layers": 2, "hidden_size": 24,
                                                        "intermediate_size": 48, "num_attention_heads": 4}}},
     }

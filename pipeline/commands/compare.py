@@ -30,11 +30,11 @@ def add_arguments(p) -> None:
                         "best one (compare.within_points; default 1)")
     p.add_argument("--threads", metavar="LIST", help="comma list of thread counts to time (compare.threads; "
                                                      "default 1,2)")
-    p.add_argument("--runs", type=arg_number(int, 1), metavar="N",
-                   help="timed runs per padded measurement (compare.runs; default 30)")
-    p.add_argument("--warmup", type=arg_number(int, 0), metavar="N", help="untimed runs first (compare.warmup)")
-    p.add_argument("--real", type=arg_number(int, 0), metavar="N",
-                   help="dev sentences timed at their own length (compare.real_sentences; 0: all; default 200)")
+    p.add_argument("--sentences", type=arg_number(int, 0), metavar="N",
+                   help="dev sentences timed per model and thread count, each at its own length and "
+                        "padded (compare.sentences; 0: all; default 200)")
+    p.add_argument("--warmup", type=arg_number(int, 0), metavar="N",
+                   help="sentences run untimed first (compare.warmup; default 5)")
     add_data_arguments(p, unlabeled=True)
     add_config_arguments(p)
 
@@ -66,8 +66,8 @@ def run(args) -> int:
     threads = _list(args.threads, "--threads", int)
     args.students, args.threads = students, threads  # lists: config_from_args writes them as YAML
     cfg = config_from_args(args, {"students": "compare.students", "within": "compare.within_points",
-                                  "threads": "compare.threads", "runs": "compare.runs",
-                                  "warmup": "compare.warmup", "real": "compare.real_sentences"})
+                                  "threads": "compare.threads", "sentences": "compare.sentences",
+                                  "warmup": "compare.warmup"})
     names = check_students(cfg.compare.students, "--students" if students is not None else "compare.students")
     _list(",".join(map(str, cfg.compare.threads)), "compare.threads", int)
     check_overrides(cfg, names)

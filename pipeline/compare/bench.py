@@ -1,7 +1,8 @@
 """Time one student's float model and artifacts with `pipeline.bench` (its worker, one process per
-measurement), at every thread count, padded to max_seq_length and at each dev sentence's own
-length. The result goes to STUDENT/bench/bench.json with a chain stage record, so an unchanged
-student is not timed again.
+model and thread count): bench's real-distribution measurement, which runs each dev sentence
+(tokenization included) at its own length and padded to convert.max_seq_length, alternating, so
+the padded and the real-length figure come from the same sentences. The result goes to
+STUDENT/bench/bench.json with a chain stage record, so an unchanged student is not timed again.
 
 Unlike `bert-edge bench` no onnxruntime-int8 / BERT-base / teacher references are added, and
 nothing is written into the conversion directory (that would change the convert stage's
@@ -36,8 +37,8 @@ def bench_models(convert_dir: Path, student_dir: Path) -> list:
 
 def settings(cfg) -> dict:
     c = cfg.compare
-    return {"threads": [int(t) for t in c.threads], "seqs": [cfg.convert.max_seq_length],
-            "runs": c.runs, "warmup": c.warmup, "real_sentences": c.real_sentences}
+    return {"threads": [int(t) for t in c.threads], "seq": cfg.convert.max_seq_length,
+            "sentences": c.sentences, "warmup": c.warmup}
 
 
 def fingerprint(cfg, student_dir: Path, convert_dir: Path) -> str:
@@ -66,12 +67,11 @@ def bench_student(cfg, student_dir: Path, convert_dir: Path, progress: bool,
         return "reused", out
     s = settings(cfg)
     models = bench_models(convert_dir, student_dir)
-    log(f"[bench] running ({why}): {len(models)} models x {len(s['threads'])} thread counts x "
-        "(padded, real length) -> " + str(out))
+    log(f"[bench] running ({why}): {len(models)} models x {len(s['threads'])} thread count(s) -> {out}")
     t0 = time.time()
     with atomic_dir(out, "compare bench", BENCH_FILE) as tmp:
-        texts = write_real_texts(cfg, student_dir, tmp, s["real_sentences"])
-        result = run_bench(models, s["threads"], s["seqs"], s["warmup"], s["runs"], texts, progress)
+        texts = write_real_texts(cfg, student_dir, tmp, s["sentences"])
+        result = run_bench(models, s["threads"], [s["seq"]], s["warmup"], 0, texts, progress, fixed=False)
         result.update(settings=s)
         write_json_atomic(tmp / BENCH_FILE, result)
     write_record(out, STAGE, fp, time.time() - t0)

@@ -104,7 +104,13 @@ def _scatter(comp: dict, xof, xlabel: str, title: str, front: bool) -> bytes:
     if not ax.collections:
         ax.text(0.5, 0.5, "no student produced numbers", ha="center", va="center", transform=ax.transAxes)
     else:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
+        ax.tick_params(axis="x", which="minor", labelsize=7)
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
     if uniq:
@@ -161,11 +167,12 @@ def _notes(comp: dict) -> list[str]:
         f"Accuracy: parity's dev-set accuracy of each model through its real runtime; % of teacher = "
         "accuracy / teacher accuracy. Size: the file on disk (float student: its weights). Params: the "
         "student's parameter count (its artifacts hold the same weights).",
-        f"Latency: median (p50) per sentence, batch 1, measured by `bert-edge bench`'s worker (a fresh "
-        f"process per measurement) on {cpu_summary(comp['machine'])}: padded = one sentence padded to "
-        f"{s['seqs'][0]} tokens, {s['runs']} timed runs after {s['warmup']} warm-up; real = each of "
-        f"{s['real_sentences'] or 'all'} dev sentences at its own length, tokenization included. "
-        "A host CPU figure, not a phone benchmark.",
+        f"Latency: median (p50) per sentence, batch 1, tokenization included, over "
+        f"{s['sentences'] or 'all'} dev sentences (after {s['warmup']} untimed), measured by `bert-edge "
+        f"bench`'s real-distribution worker (a fresh process per model and thread count) on "
+        f"{cpu_summary(comp['machine'])}: real = each sentence at its own length (what the app "
+        f"feeds), padded = the same sentence padded to {s['seq']} tokens (a fixed-shape app), "
+        "alternating. A host CPU figure, not a phone benchmark.",
         "convert s: that artifact's conversion step plus its validation (convert.json); distill s: the "
         "student's whole distillation (metrics.json). Gate: parity's verdict for the model; an artifact "
         "is shippable only if it and its student pass. Pareto: no other artifact is both faster and "

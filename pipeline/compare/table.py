@@ -28,20 +28,23 @@ def latency_label(key: str) -> str:
     return f"{'real-length' if kind == 'real' else 'padded'}, {t} thread{'' if t == '1' else 's'}"
 
 
-def _latencies(bench_model: Optional[dict], threads: list, seq: int) -> tuple[dict, list]:
-    """p50 ms per 'fixed_t{n}' / 'real_t{n}' from one bench.json model; errors as text."""
+def _latencies(bench_model: Optional[dict], threads: list) -> tuple[dict, list]:
+    """p50 ms per sentence, 'fixed_t{n}' (padded) and 'real_t{n}' (own length), from one bench.json
+    model's real-distribution results; errors as text."""
     lat, errors = {}, []
     res = (bench_model or {}).get("results", {})
     for t in threads:
-        fixed, real = res.get(f"t{t}_s{seq}") or {}, res.get(f"t{t}_real") or {}
-        lat[f"fixed_t{t}"] = fixed.get("p50_ms")
-        lat[f"real_t{t}"] = (real.get("real") or {}).get("p50_ms")
-        errors += [f"{k} {t} thread(s): {r['error']}" for k, r in (("padded", fixed), ("real-length", real))
-                   if r.get("error")]
+        r = res.get(f"t{t}_real") or {}
+        lat[f"fixed_t{t}"] = (r.get("fixed") or {}).get("p50_ms")
+        lat[f"real_t{t}"] = (r.get("real") or {}).get("p50_ms")
+        if r.get("error"):
+            errors.append(f"{t} thread(s): {r['error']}")
+        elif not r:
+            errors.append(f"{t} thread(s): not timed")
     return lat, errors
 
 
-def student_rows(run: dict, threads: list, seq: int, quality: str) -> tuple[list[dict], dict]:
+def student_rows(run: dict, threads: list, quality: str) -> tuple[list[dict], dict]:
     """(rows, facts) for one finished student (`run`: a StudentRun as a dict)."""
     from converters.backends import REGISTRY
     from pipeline.bench.measure import RUNTIMES
@@ -65,7 +68,7 @@ def student_rows(run: dict, threads: list, seq: int, quality: str) -> tuple[list
         if m["kind"] == "artifact" and m.get("size_bytes") is None:  # not produced
             facts["missing"][name] = m.get("error") or "not produced"
             continue
-        lat, lat_err = _latencies(bench_by.get(name), threads, seq)
+        lat, lat_err = _latencies(bench_by.get(name), threads)
         art = (convert.get("artifacts") or {}).get(name) or {}
         conv = None
         if art.get("convert_seconds") is not None:
@@ -126,7 +129,7 @@ def recommend(rows: list[dict], key: str, within: float, quality: str = "accurac
     near = [r for r in pool if r["quality"] >= best - within / 100.0 - 1e-12]
     pick = min(near, key=lambda r: (r["latency"][key], r["size_bytes"] or 0, r["student"], r["model"]))
     why = (f"{100 * pick['quality']:.2f}% {qname} (best {100 * best:.2f}%), {pick['latency'][key]:.2f} ms "
-           f"({latency_label(key)}), {pick['size_bytes'] / 1e6:.1f} MB")
+           f"({latency_label(key)}), {pick['size_bytes'] / 1e6:.3g} MB")
     if passing:
         text = f"ship {pick['student']} as {pick['model']}: {why}"
     else:
@@ -143,7 +146,7 @@ def build(cfg, runs: list[dict]) -> dict:
     from pipeline.compare.bench import settings
 
     s = settings(cfg)
-    threads, seq = s["threads"], s["seqs"][0]
+    threads = s["threads"]
     rows, students, teacher, data = [], [], None, None
     quality = "accuracy"
     for run in runs:
@@ -156,7 +159,7 @@ def build(cfg, runs: list[dict]) -> dict:
     for run, entry in zip(runs, students):
         if run["status"] != "done":
             continue
-        r, facts = student_rows(run, threads, seq, quality)
+        r, facts = student_rows(run, threads, quality)
         rows += r
         entry.update(distill_seconds=facts["distill_seconds"], convert_seconds=facts["convert_seconds"],
                      missing=facts["missing"], description=facts["student"].get("description"),
