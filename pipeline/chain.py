@@ -105,7 +105,7 @@ def data_hash(spec: Optional[str], split: str) -> str:
 
 
 # distill settings that change where or how often things are written, not the student
-_NO_EFFECT = ("checkpoint_every", "log_every", "cache_dir", "cache_max_gb")
+_NO_EFFECT = ("checkpoint_every", "log_every", "cache_dir", "cache_max_gb", "cache_all_layers")
 
 
 def _section(obj) -> dict:

@@ -134,6 +134,9 @@ class DistillConfig:
     cache_dtype: str = "float16"  # float16 | float32
     cache_dir: Optional[str] = None  # None: inside the run's work dir (removed on success)
     cache_max_gb: float = field(default=20.0, metadata=_rng(0))  # bigger caches are skipped
+    # every teacher layer in the cache (within cache_max_gb), not only those this student's layer map
+    # reads: students with other maps sharing cache_dir then reuse it (bert-edge compare sets it)
+    cache_all_layers: bool = False
     group_by_length: bool = True  # batches of similar length: far less padding
     keep_best: bool = True  # prediction phases keep the best dev checkpoint
     eval_every: int = field(default=0, metadata=_rng(0))  # steps; 0 = once per epoch

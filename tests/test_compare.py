@@ -9,7 +9,9 @@ import yaml
 
 from test_parity_support import make_tiny
 
-STUDENTS = ["tinybert-4l-312d", "distilbert-style"]
+# distilbert-style (1 layer) first: its layer map reads teacher layer 2 only, the 2-layer TinyBERT
+# after it also layer 1, so it reuses the shared cache only because that holds every layer
+STUDENTS = ["distilbert-style", "tinybert-4l-312d"]
 ARTIFACTS = ["onnx", "tflite_fp32", "tflite_int8"]
 
 
@@ -29,6 +31,11 @@ def tiny_config(base: Path, out: Path) -> dict:
                     "overrides": {"tinybert-4l-312d": {"num_hidden_layers": 2, "hidden_size": 24,
                                                        "intermediate_size": 48, "num_attention_heads": 4}}},
     }
+
+
+def cache_events(out: Path, preset: str) -> list[dict]:
+    lines = (out / "students" / preset / "student" / "distill_log.jsonl").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("event") == "cache"]
 
 
 def records(out: Path) -> dict:
@@ -70,6 +77,9 @@ def test_compare_reports_every_student(world, first):
     assert (out / "teacher" / "labels.txt").is_file()
     assert first["err"].count("[teacher] [finetune-teacher] running") == 1
     assert any((out / "teacher-cache").iterdir())
+    built = {p: [e["built_examples"] for e in cache_events(out, p)] for p in STUDENTS}
+    assert built[STUDENTS[0]] and built[STUDENTS[0]][0] > 0, built  # the first student fills it
+    assert built[STUDENTS[1]] and set(built[STUDENTS[1]]) == {0}, built  # other layer map: reused
     for preset in STUDENTS:
         rows = {r["model"]: r for r in comp["rows"] if r["student"] == preset}
         assert list(rows) == ["student_fp32", *ARTIFACTS], rows.keys()
@@ -124,7 +134,7 @@ def test_failed_student_is_reported_and_others_run(world, first, cli, tmp_path):
     assert "Traceback" not in err
     comp = json.loads((tmp_path / "run" / "compare" / "compare.json").read_text())
     status = {s["preset"]: s for s in comp["students"]}
-    assert status["tinybert-4l-312d"]["status"] == "done"
+    assert status["tinybert-4l-312d"]["status"] == "done"  # runs after the failed one
     assert status["distilbert-style"]["status"] == "failed"
     assert "bogus_size" in status["distilbert-style"]["error"]
     assert "\n" not in status["distilbert-style"]["error"]

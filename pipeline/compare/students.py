@@ -1,8 +1,10 @@
 """The students of a comparison: names checked up front, and each one's run config.
 
 Each student runs as its own chain under OUTPUT_DIR/students/<preset>/ with the shared teacher
-given as `teacher.finetuned` and the shared teacher cache as `distill.cache_dir` (neither is part
-of the distill fingerprint beyond the teacher's content hash, so reuse works as in `bert-edge run`).
+given as `teacher.finetuned` and the shared teacher cache as `distill.cache_dir` holding every
+teacher layer (`distill.cache_all_layers`), so the first student's teacher pass serves the others
+whatever their layer maps. None of these is part of the distill fingerprint beyond the teacher's
+content hash, so reuse works as in `bert-edge run`.
 """
 from __future__ import annotations
 
@@ -72,5 +74,6 @@ def student_config(cfg, preset: str, teacher: Path):
     c.teacher.finetuned = str(teacher)
     if not cfg.distill.cache_dir:
         c.distill.cache_dir = str(Path(cfg.output_dir) / CACHE_DIR)
+    c.distill.cache_all_layers = True  # one teacher pass serves every student's layer map
     c.bundle.dir = str(out / "bundle")  # never written: compare stops after parity
     return c
