@@ -254,7 +254,7 @@ def write_report(comp: dict, out_dir: str | Path) -> dict[str, Path]:
 def summary(comp: dict, paths: dict) -> str:
     """The console table: the Markdown table plus the recommendation and where the report is."""
     h = header(comp)
-    lines = ["", "bert-edge compare: " + comp["output_dir"], "| " + " | ".join(h) + " |"]
+    lines = ["", "bert-edge compare: " + comp["output_dir"], "| " + " | ".join(h) + " |", "|" + "---|" * len(h)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(comp)]
     lines += [""] + _student_lines(comp) + ["", f"recommendation: {comp['recommendation']['text']}",
                                              f"rule: {comp['recommendation']['rule']}",
