@@ -66,7 +66,7 @@ def teacher_dir(cfg) -> Path:
 
 # --- fingerprints ----------------------------------------------------------------------------
 
-def _hash_obj(obj) -> str:
+def hash_obj(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -105,7 +105,7 @@ def data_hash(spec: Optional[str], split: str) -> str:
 
 
 # distill settings that change where or how often things are written, not the student
-_NO_EFFECT = ("checkpoint_every", "log_every", "cache_dir", "cache_max_gb")
+_NO_EFFECT = ("checkpoint_every", "log_every", "cache_dir", "cache_max_gb", "cache_all_layers")
 
 
 def _section(obj) -> dict:
@@ -291,7 +291,7 @@ class Chain:
                       "convert": self.hashes["convert"], "parity": self.hashes["parity"]}
         else:  # pragma: no cover
             raise ValueError(stage)
-        return _hash_obj([base, inputs])
+        return hash_obj([base, inputs])
 
     # -- running ----------------------------------------------------------------------------------
     def run(self) -> ChainResult:

@@ -19,11 +19,13 @@ COMMANDS = {
     "bundle": "pipeline.commands.bundle",
     "evaluate": "pipeline.commands.evaluate",
     "bench": "pipeline.commands.bench",
+    "compare": "pipeline.commands.compare",
     "device-check": "pipeline.commands.device_check",
 }
 
 EPILOG = """\
 The chain: finetune-teacher -> distill -> convert -> parity -> bundle (`run` does all of it).
+Which student to ship: `compare` runs several student presets from one teacher (docs/compare.md).
 
 Exit codes:
   0    ok

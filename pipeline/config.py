@@ -134,6 +134,9 @@ class DistillConfig:
     cache_dtype: str = "float16"  # float16 | float32
     cache_dir: Optional[str] = None  # None: inside the run's work dir (removed on success)
     cache_max_gb: float = field(default=20.0, metadata=_rng(0))  # bigger caches are skipped
+    # every teacher layer in the cache (within cache_max_gb), not only those this student's layer map
+    # reads: students with other maps sharing cache_dir then reuse it (bert-edge compare sets it)
+    cache_all_layers: bool = False
     group_by_length: bool = True  # batches of similar length: far less padding
     keep_best: bool = True  # prediction phases keep the best dev checkpoint
     eval_every: int = field(default=0, metadata=_rng(0))  # steps; 0 = once per epoch
@@ -181,6 +184,21 @@ class BundleConfig:
 
 
 @dataclass
+class CompareConfig:
+    """`bert-edge compare` (docs/compare.md): which student families, how they are timed, and
+    the recommendation rule."""
+    students: list = field(default_factory=lambda: ["tinybert-4l-312d", "mobilebert", "distilbert-style"])
+    # preset -> HF config keys for that student only, merged over student.overrides
+    overrides: dict = field(default_factory=dict)
+    within_points: float = field(default=1.0, metadata=_rng(0, 100))  # accuracy points below the best
+    threads: list = field(default_factory=lambda: [1, 2])
+    # dev sentences timed per model and thread count, each at its own length and padded to
+    # convert.max_seq_length (tokenization included); 0 = the whole dev set
+    sentences: int = field(default=200, metadata=_rng(0))
+    warmup: int = field(default=5, metadata=_rng(0))  # sentences run untimed first
+
+
+@dataclass
 class RunConfig:
     output_dir: str = "runs/default"
     seed: int = 42
@@ -191,6 +209,7 @@ class RunConfig:
     convert: ConvertConfig = field(default_factory=ConvertConfig)
     parity: ParityConfig = field(default_factory=ParityConfig)
     bundle: BundleConfig = field(default_factory=BundleConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -304,6 +323,12 @@ def _coerce(value: Any, tp, path: str, meta) -> Any:
         check_nested_numbers(value, path)
         if path == "student.overrides":
             check_model_overrides(value, path)
+        if path == "compare.overrides":  # preset -> HF config keys
+            for preset, keys in value.items():
+                if not isinstance(keys, dict):
+                    raise BertEdgeError(f"config key '{path}.{preset}' must be a mapping of HF config "
+                                        f"keys, got {type(keys).__name__}")
+                check_model_overrides(keys, f"{path}.{preset}")
         return value
     return value
 

@@ -77,6 +77,7 @@ DI = ["distill", "--teacher", "{tiny}", "--no-progress", "--output-dir", "run", 
       "--max-steps", "1"]
 DID = DI + ["--train", "train.tsv", "--dev", "dev.tsv"]
 EV = ["evaluate", "--no-progress", "--model", "{tiny}", "--data", "dev.tsv"]
+CMP = ["compare", "--no-progress", "--output-dir", "cmp", "--train", "train.tsv", "--dev", "dev.tsv"]
 EVA = ["evaluate", "--no-progress", "--tokenizer", "{tiny}", "--data", "dev.tsv", "--model"]
 BE = ["bench", "--no-progress", "--no-bert-base", "--artifacts", "arts", "--student", "{tiny}",
       "--output-dir", "run"]
@@ -219,6 +220,17 @@ CASES = [
      r"--out user is not empty and is not a conversion output directory .*notes.txt"),
     ("co-out-is-file", ["convert", "--model", "{tiny}", "--out", "afile", "--no-progress"], {}, 2,
      r"--out afile: exists and is not a directory"),
+    # --- compare (all fail before the teacher is touched) ------------------------------------
+    ("cmp-students-unknown", CMP + ["--students", "tinybert-4l-312d,tinybrt"], {}, 2,
+     r"--students: unknown student preset 'tinybrt' \(did you mean"),
+    ("cmp-students-twice", CMP + ["--students", "mobilebert,mobilebert"], {}, 2, r"--students: mobilebert given more than once"),
+    ("cmp-students-config", CMP + ["--set", "compare.students=[bert-huge]"], {}, 2, r"compare.students: unknown student preset 'bert-huge'"),
+    ("cmp-threads-zero", CMP + ["--threads", "0"], {}, 2, r"--threads must be a comma list of positive integers, got '0'"),
+    ("cmp-within-negative", CMP + ["--within", "-1"], {}, 2, r"argument --within: must be >= 0"),
+    ("cmp-overrides-not-mapping", CMP + ["--set", "compare.overrides.mobilebert=3"], {}, 2,
+     r"'compare.overrides.mobilebert' must be a mapping"),
+    ("cmp-output-dir-foreign", ["compare", "--no-progress", "--output-dir", "user"], {}, 2,
+     r"output_dir user is not empty and is not a compare directory .*notes.txt"),
     # --- top level -------------------------------------------------------------------------
     ("cli-unknown-command", ["deploy"], {}, 2, r"argument COMMAND: invalid choice: 'deploy'"),
     ("cli-unknown-flag", ["evaluate", "--model", "x", "--data", "y", "--frobnicate"], {}, 2, r"unrecognized arguments: --frobnicate"),
@@ -240,7 +252,8 @@ def test_bad_input(cli, ws, tiny_bert_dir, tiny3_dir, argv, files, code, pattern
 def test_case_table_is_large_and_covers_every_subcommand():
     assert len(CASES) >= 60 and len({c[0] for c in CASES}) == len(CASES)
     commands = {c[1][0] for c in CASES}
-    assert {"finetune-teacher", "distill", "evaluate", "parity", "bundle", "bench", "run", "convert"} <= commands
+    assert {"finetune-teacher", "distill", "evaluate", "parity", "bundle", "bench", "run", "convert",
+            "compare"} <= commands
 
 
 # --- unwritable outputs (chattr +i: the only read-only that also binds root) ------------------

@@ -175,12 +175,13 @@ def write_real_texts(cfg, student_dir: Path, out_dir: Path, limit: int = 0) -> P
 
 
 def run_bench(models: list[BenchModel], threads=(1, 2), seqs=(128,), warmup: int = 5, runs: int = 30,
-              texts_file: Optional[Path] = None, progress: bool = True) -> dict:
-    """Measure every model at every (threads, fixed seq) and, with `texts_file`, the
-    real-distribution figure per thread count (key t{threads}_real)."""
+              texts_file: Optional[Path] = None, progress: bool = True, fixed: bool = True) -> dict:
+    """Measure every model at every (threads, fixed seq) (unless `fixed` is False) and, with
+    `texts_file`, the real-distribution figure per thread count (key t{threads}_real), whose
+    sentences are timed at their own length and padded to seqs[0]."""
     from tqdm.auto import tqdm
 
-    jobs = [(m, t, s) for m in models for s in seqs for t in threads]
+    jobs = [(m, t, s) for m in models for s in seqs for t in threads] if fixed else []
     if texts_file is not None:
         jobs += [(m, t, "real") for m in models if m.kind != "bert-base" for t in threads]
     bar = tqdm(jobs, desc="bench", disable=not progress, unit="run")

@@ -136,11 +136,18 @@ def _prepare_cache(teacher, data, spec, dcfg, work: Path, rt, progress: bool, ph
     from tqdm.auto import tqdm
 
     from pipeline.distill.cache import TeacherCache, dataset_fingerprint, estimate_bytes, length_sorted_batches
-    from pipeline.distill.features import FeatureModel, attention_geometry
+    from pipeline.distill.features import FeatureModel, FeatureSpec, attention_geometry
 
     lengths = np.array([len(f["input_ids"]) for f in data.features], dtype=np.int64)
     heads = attention_geometry(teacher)[0]
     width = int(teacher.config.hidden_size)
+    if dcfg.cache_all_layers:  # every layer: students with other layer maps reuse this cache
+        n = int(teacher.config.num_hidden_layers)
+        wide = spec.union(FeatureSpec(tuple(range(n + 1)), tuple(range(1, n + 1)),
+                                      bool(getattr(teacher.config, "num_labels", 0))))
+        wide_labels = int(getattr(teacher.config, "num_labels", 0) or 0) if wide.logits else 0
+        if estimate_bytes(lengths, wide, heads, width, wide_labels, dcfg.cache_dtype) <= dcfg.cache_max_gb * 1e9:
+            spec = wide
     num_labels = int(getattr(teacher.config, "num_labels", 0) or 0) if spec.logits else 0
     est = estimate_bytes(lengths, spec, heads, width, num_labels, dcfg.cache_dtype)
     if est > dcfg.cache_max_gb * 1e9:

@@ -374,7 +374,7 @@ def _signature(cfg, phases, teacher_ids, world) -> dict:
     """The settings that decide the weights (not how often to log or checkpoint, nor where the
     cache lives)."""
     d = asdict(cfg.distill)
-    for k in ("checkpoint_every", "log_every", "cache_dir", "cache_max_gb"):
+    for k in ("checkpoint_every", "log_every", "cache_dir", "cache_max_gb", "cache_all_layers"):
         d.pop(k, None)
     return {"distill": d, "phases": phases, "student": asdict(cfg.student),
             "data": {k: v for k, v in asdict(cfg.data).items()}, "teachers": teacher_ids,
