@@ -258,7 +258,7 @@ def test_full_int8_graph_is_integer_and_runtime_safe(conv):
     """Full int8 is genuine: every FULLY_CONNECTED / BATCH_MATMUL / L2_NORMALIZATION / GELU /
     SOFTMAX runs on int8 tensors, LayerNorm is the L2_NORMALIZATION form and tanh-GELU the GELU
     builtin (converters/int8_graph.py), the BATCH_MATMUL operands have zero point 0, and LiteRT's
-    default XNNPACK delegate gives the same logits as its reference kernels."""
+    default XNNPACK delegate gives the same logits as its builtin kernels (no delegate)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     from converters.runtimes import TFLiteRunner
@@ -289,14 +289,14 @@ def test_full_int8_graph_is_integer_and_runtime_safe(conv):
     assert {"FULLY_CONNECTED", "BATCH_MATMUL", "SOFTMAX"} <= seen
     arrays, _ = _cases(conv["student"])
     got = {}
-    for kind in (OpResolverType.AUTO, OpResolverType.BUILTIN_REF):
+    for kind in (OpResolverType.AUTO, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES):
         r = TFLiteRunner(path, num_threads=1)
         r.interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=kind)
         r.interpreter.allocate_tensors()
         r._length = int(r._in["input_ids"]["shape"][1])
         got[kind] = r.logits(*(arrays[k] for k in INPUTS))
-    scale = float(np.abs(got[OpResolverType.BUILTIN_REF]).max())
-    assert np.abs(got[OpResolverType.AUTO] - got[OpResolverType.BUILTIN_REF]).max() <= 0.02 + 0.05 * scale
+    scale = float(np.abs(got[OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES]).max())
+    assert np.abs(got[OpResolverType.AUTO] - got[OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES]).max() <= 0.02 + 0.05 * scale
 
 
 def test_ptl_bytecode_and_ops(conv):
