@@ -19,7 +19,8 @@ PLOTS_DIR = "plots"
 COLORS = {"PASS": "#2e7d32", "FAIL": "#c62828", "-": "#616161"}
 
 
-def _mpl():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -28,10 +29,11 @@ def _mpl():
     return plt
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
+    """The figure as PNG bytes; closes it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _mpl().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -41,7 +43,7 @@ def _color(m: dict) -> str:
 
 def plot_tradeoff(report: dict) -> bytes:
     """Accuracy (or agreement with the teacher on unlabeled data) vs size and vs latency."""
-    plt = _mpl()
+    plt = pyplot()
     labeled = report["data"]["labeled"]
     key, ylabel = ("accuracy", "accuracy") if labeled else ("agreement_teacher", "agreement with teacher")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -63,7 +65,7 @@ def plot_tradeoff(report: dict) -> bytes:
         ax.set_ylabel(ylabel)
         ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(f"{ylabel} vs size and latency (green PASS, red FAIL, grey reference)", fontsize=10)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def plot_diffs(report: dict, logits: dict) -> bytes | None:
@@ -71,7 +73,7 @@ def plot_diffs(report: dict, logits: dict) -> bytes | None:
     arts = [m for m in report["models"] if m["kind"] == "artifact" and m["name"] in logits]
     if not arts or "student" not in logits:
         return None
-    plt = _mpl()
+    plt = pyplot()
     cols = min(3, len(arts))
     rows = (len(arts) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
@@ -102,11 +104,11 @@ def plot_diffs(report: dict, logits: dict) -> bytes | None:
     for ax in list(axes.flat)[len(arts):]:
         ax.axis("off")
     fig.tight_layout()
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def plot_confusion(report: dict) -> bytes:
-    plt = _mpl()
+    plt = pyplot()
     c = np.asarray(report["student_vs_teacher_confusion"])
     labels = report["data"]["labels"]
     k = len(labels)
@@ -121,7 +123,7 @@ def plot_confusion(report: dict) -> bytes:
     ax.set_xlabel("student prediction")
     ax.set_ylabel("teacher prediction")
     ax.set_title("student vs teacher", fontsize=10)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _f(v, spec: str) -> str:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from pathlib import Path
 
 from pipeline.compare.table import latency_label
+from pipeline.report import png_bytes, pyplot
 
 REPORT_DIR = "compare"
 REPORT_JSON = "compare.json"
@@ -55,24 +55,8 @@ def rows(comp: dict) -> list[list[str]]:
 
 # --- plots -----------------------------------------------------------------------------------
 
-def _mpl():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _mpl().close(fig)
-    return buf.getvalue()
-
-
 def _scatter(comp: dict, xof, xlabel: str, title: str, front: bool) -> bytes:
-    plt = _mpl()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.5, 5))
     students = [s["preset"] for s in comp["students"]]
     colors = {s: plt.get_cmap("tab10")(i % 10) for i, s in enumerate(students)}
@@ -120,7 +104,7 @@ def _scatter(comp: dict, xof, xlabel: str, title: str, front: bool) -> bytes:
     ax.set_ylabel("accuracy, %" if comp["quality"] == "accuracy" else "agreement with teacher, %")
     ax.set_title(title + " (square fp32, circle int8, open triangle float student in PyTorch)", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def make_plots(comp: dict) -> dict[str, bytes]:
