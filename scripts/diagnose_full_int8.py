@@ -88,9 +88,14 @@ def main(argv=None) -> int:
     student = load_student(model_dir)
     texts = list(VALIDATION_TEXTS)
     if args.texts:
-        from pipeline.data.readers import read_texts
+        from pipeline.data.readers import read_rows
 
-        texts = read_texts(args.texts)
+        _, rows = read_rows(args.texts)
+        key = next((k for k in ("sentence", "text", "sentence1") if rows and k in rows[0][1]), None)
+        if key is None:
+            print(f"error: {args.texts}: no sentence/text column", file=sys.stderr)
+            return 2
+        texts = [r[key] for _, r in rows]
     texts = texts[: args.n]
     enc = encode(student.tokenizer, texts, int(report.get("max_seq_length") or 128))
     feeds = []
