@@ -34,6 +34,7 @@ def rewrite_for_full_int8(src: str | Path, dst: str | Path) -> dict:
     returns how many of each were rewritten. Needs static shapes on the LayerNorm inputs
     (the [1, L] graph that onnx2tf gets, onnx_export.static_copy)."""
     import onnx
+    from onnx import helper
 
     model = onnx.shape_inference.infer_shapes(onnx.load(str(src)))
     g = model.graph
@@ -48,8 +49,6 @@ def rewrite_for_full_int8(src: str | Path, dst: str | Path) -> dict:
     counts = {"layernorm": 0, "gelu": 0}
     for match in _gelu_matches(g, consts):
         x, last, nodes = match
-        from onnx import helper
-
         replaced[last.output[0]] = [helper.make_node("Gelu", [x], [last.output[0]], approximate="tanh",
                                                name=f"{last.name or last.output[0]}_gelu")]
         dropped.update(n.output[0] for n in nodes if n.output[0] != last.output[0])
@@ -68,7 +67,7 @@ def rewrite_for_full_int8(src: str | Path, dst: str | Path) -> dict:
         elif n.output[0] not in dropped:
             nodes.append(n)
     del g.node[:]
-    g.node.extend(_topological(nodes, {i.name for i in g.input} | {i.name for i in g.initializer}))
+    g.node.extend(nodes)  # each replacement sits where its last node was: still in order
     del g.value_info[:]
     used = {x for n in g.node for x in n.input}
     keep = [i for i in g.initializer if i.name in used]  # the replaced ops' constants
@@ -77,24 +76,6 @@ def rewrite_for_full_int8(src: str | Path, dst: str | Path) -> dict:
     onnx.checker.check_model(model)
     onnx.save(model, str(dst))
     return counts
-
-
-def _topological(nodes: list, available: set) -> list:
-    """Nodes in an order where each one comes after the producers of its inputs (a rewritten
-    chain takes the place of its last node, which may follow a reader of its input)."""
-    ready, out, todo = set(available) | {""}, [], list(nodes)
-    while todo:
-        rest = []
-        for n in todo:
-            if all(i in ready for i in n.input):
-                out.append(n)
-                ready.update(n.output)
-            else:
-                rest.append(n)
-        if len(rest) == len(todo):
-            raise ValueError(f"graph has a cycle or a missing input at {rest[0].op_type} {rest[0].name}")
-        todo = rest
-    return out
 
 
 def _scalar(consts: dict, name: str, value: float) -> bool:
