@@ -147,7 +147,8 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
                 threads: Optional[int] = None, approximate_gelu: bool = False,
                 validation_texts: Optional[Sequence[str]] = None,
                 full_int8_mask_value: Optional[float] = None,
-                optional: Sequence[str] = (), metadata: bool = True) -> dict:
+                optional: Sequence[str] = (), metadata: bool = True,
+                full_int8_qat_steps: int = 0) -> dict:
     """Convert `model_dir` to the requested targets (backend ids, default all) in `out_dir`.
 
     Returns the report (also written to `<out_dir>/convert.json`). Raises ConversionError (a
@@ -157,6 +158,9 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
     its final name (the chain's parity gate then reports it and the bundle leaves it out).
     metadata=True writes MediaPipe/Task Library Model Metadata and a `probabilities` output into
     every .tflite (converters/tflite_metadata.py) before it is validated.
+    full_int8_qat_steps > 0 fine-tunes a copy of the student that many steps with the full-int8
+    quantization simulated (converters/qat.py, on calibration_texts) before full int8 is
+    converted from it; the file is still validated against the float student.
     """
     quiet_tensorflow()
     quiet_executorch()
@@ -186,7 +190,7 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
         set_native_log(run.work / "native_stderr.log")
         report = _convert(run, model_dir, out_dir, targets, max_seq_length, calibration_texts,
                           num_calibration, threads, approximate_gelu, validation_texts,
-                          full_int8_mask_value, metadata)
+                          full_int8_mask_value, metadata, full_int8_qat_steps, saved_threads)
     except KeyboardInterrupt:
         # Interrupted, not failed: nothing to debug, and the previous outputs stand as they were.
         shutil.rmtree(run.work, ignore_errors=True)
@@ -202,7 +206,8 @@ def convert_all(model_dir, out_dir, targets=None, max_seq_length: int = DEFAULT_
 
 def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, calibration_texts,
              num_calibration: int, threads, approximate_gelu: bool, validation_texts,
-             full_int8_mask_value, metadata: bool = True) -> dict:
+             full_int8_mask_value, metadata: bool = True, qat_steps: int = 0,
+             train_threads: int = 1) -> dict:
     from converters import onnx_export, real_length, validate
     from converters.student import load_student, read_config, width_clashes
 
@@ -269,10 +274,12 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         tf_onnx = work / "graph_bias_static.onnx"  # onnx2tf builds at [1, L]
         positions = onnx_export.static_copy(bias_onnx, tf_onnx, L)
         vset_tf = vset  # what the TF graph and the .tflite files are checked against
+        tf_model = student.model  # what the TF graph is converted from
         if approximate_gelu:
             model_approx = _copy_model(student.model)
             n = onnx_export.approximate_gelu_(model_approx)
             if n:
+                tf_model = model_approx
                 raw = work / "graph_bias_tanh_gelu_raw.onnx"
                 tf_onnx = work / "graph_bias_tanh_gelu.onnx"
                 onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", step="tflite_graph")
@@ -293,13 +300,15 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         if user_threads:
             _tf_threads(user_threads)
 
-        def build_graph(onnx_path: Path, scratch: Path, step: str):
-            """onnx2tf graph + serving function, checked against the float student. If
-            onnx2tf's fast path guessed a layout wrong, rebuild with its reference run."""
+        def build_graph(onnx_path: Path, scratch: Path, step: str, ref=None):
+            """onnx2tf graph + serving function, checked against the model it was exported
+            from (`ref`, default the float student). If onnx2tf's fast path guessed a layout
+            wrong, rebuild with its reference run."""
+            ref = ref or vset_tf
             keras_model = tflite.build_keras_model(onnx_path, scratch, step=step)
             graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
                                         position_table=positions)
-            check = _graph_check(tflite, graph, vset_tf)
+            check = _graph_check(tflite, graph, ref)
             if not check["ok"]:
                 run.say(f"{step}: fast onnx2tf graph is off by {check['max_abs_diff']:.3g}; "
                         "rebuilding with onnx2tf's reference run")
@@ -307,7 +316,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                                                        reference_run=True)
                 graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
                                             position_table=positions)
-                check = _graph_check(tflite, graph, vset_tf)
+                check = _graph_check(tflite, graph, ref)
                 check["rebuilt_with_reference_run"] = True
                 if not check["ok"]:
                     raise ConversionError(
@@ -343,19 +352,34 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             if variant == "int8_full":
                 mask_value = (tflite.FULL_INT8_MASK_VALUE if full_int8_mask_value is None
                               else float(full_int8_mask_value))
-                # Its own graph: LayerNorm and GELU in forms that int8 can hold (int8_graph.py)
-                int8_onnx = work / "graph_bias_int8.onnx"
-                rewritten = int8_graph.rewrite_for_full_int8(tf_onnx, int8_onnx)
-                onnx_export.simplify_onnx(int8_onnx, int8_onnx, step=backend)
-                graph, check = build_graph(int8_onnx, work / "int8_graph", backend)
-                graph = graph.with_mask_value(mask_value)
-                extra["graph"] = {"rewritten": rewritten, "check": check}
                 texts, source = sample_calibration_texts(calibration_texts, num_calibration)
                 enc = validate.encode(student.tokenizer, texts, L)
                 # Padded to L: calibrating at real length (or padded only to the longest text)
                 # was faster but never saw the masked scores or the late positions; on the demo
                 # student it raised the max |logit diff| from 1.5 to 2.2 (docs/real-length.md).
                 samples = [{k: enc[k][i:i + 1] for k in INPUT_NAMES} for i in range(len(texts))]
+                src_onnx, ref = tf_onnx, vset_tf
+                if qat_steps:
+                    qat_model, extra["qat"] = _quantization_aware(
+                        run, tf_model, student, calibration_texts, samples, qat_steps,
+                        mask_value, user_threads or train_threads)
+                    if qat_model is not None:
+                        src_onnx = work / "graph_bias_qat.onnx"
+                        onnx_export.export_onnx(qat_model, work / "graph_bias_qat_raw.onnx", L,
+                                                mask_input="bias", step=backend)
+                        onnx_export.simplify_onnx(work / "graph_bias_qat_raw.onnx", src_onnx,
+                                                  step=backend)
+                        # embeddings stay frozen in QAT: `positions` still holds
+                        onnx_export.static_copy(src_onnx, src_onnx, L, step=backend)
+                        ref = dataclasses.replace(vset)
+                        validate.compute_reference(ref, qat_model)
+                # Its own graph: LayerNorm and GELU in forms that int8 can hold (int8_graph.py)
+                int8_onnx = work / "graph_bias_int8.onnx"
+                rewritten = int8_graph.rewrite_for_full_int8(src_onnx, int8_onnx)
+                onnx_export.simplify_onnx(int8_onnx, int8_onnx, step=backend)
+                graph, check = build_graph(int8_onnx, work / "int8_graph", backend, ref)
+                graph = graph.with_mask_value(mask_value)
+                extra["graph"] = {"rewritten": rewritten, "check": check}
                 rep = lambda: iter(samples)  # noqa: E731 - yields dicts keyed by signature names
                 extra.update({"calibration": {"samples": len(samples), "source": source,
                                               "mean_tokens": float(enc["attention_mask"].sum(1).mean())},
@@ -445,6 +469,29 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
     write_json_atomic(out_dir / REPORT_NAME, report)
     run.say(f"done in {report['total_seconds']:.1f}s -> {out_dir}")
     return report
+
+
+def _quantization_aware(run: _Run, model, student, texts, samples, steps: int, mask_value: float,
+                        threads: int) -> tuple:
+    """converters/qat.py on a copy of `model`: (fine-tuned model or None, report facts)."""
+    from converters import qat
+
+    if student.model_type not in qat.SUPPORTED_MODEL_TYPES:
+        why = (f"not run: quantization-aware fine-tuning covers "
+               f"{', '.join(qat.SUPPORTED_MODEL_TYPES)} students, not {student.model_type}")
+    elif not texts:
+        why = "not run: no task texts (calibration_texts) to fine-tune on"
+    else:
+        run.say(f"tflite_int8_full: quantization-aware fine-tuning, {steps} steps")
+        tuned, facts = qat.finetune(model, student.tokenizer, texts, samples, steps, mask_value,
+                                    threads=threads, progress=run.progress)
+        b, a = facts["simulated_before"], facts["simulated_after"]
+        run.say(f"tflite_int8_full: QAT done in {facts['seconds']:.0f}s, simulated int8 vs float "
+                f"agreement {b['argmax_agreement']:.2%} -> {a['argmax_agreement']:.2%}, mean "
+                f"|dlogit| {b['mean_abs_diff']:.3f} -> {a['mean_abs_diff']:.3f}")
+        return tuned, facts
+    run.say(f"tflite_int8_full: QAT {why}")
+    return None, {"steps": 0, "skipped": why}
 
 
 def _graph_check(tflite, graph, vset) -> dict:

@@ -476,6 +476,7 @@ class Chain:
                           max_seq_length=cfg.convert.max_seq_length,
                           calibration_texts=self.train_data().texts,
                           num_calibration=cfg.convert.num_calibration, progress=self.progress,
+                          full_int8_qat_steps=cfg.convert.full_int8_qat_steps,
                           optional=[b for b in targets if b not in cfg.parity.required])
         for backend, why in rep.get("failed", {}).items():
             self.log(f"[convert] {backend} left out (optional): {why['reason']}")

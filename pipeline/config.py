@@ -152,6 +152,8 @@ class ConvertConfig:
     targets: list = field(default_factory=lambda: list(BACKENDS))
     max_seq_length: int = field(default=128, metadata=_rng(8, 512))
     num_calibration: int = field(default=200, metadata=_rng(1))
+    # full int8: quantization-aware fine-tuning steps before conversion (converters/qat.py)
+    full_int8_qat_steps: int = field(default=0, metadata=_rng(0))
 
 
 @dataclass

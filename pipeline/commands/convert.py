@@ -45,6 +45,10 @@ def add_arguments(p) -> None:
     p.add_argument("--num-calibration", type=arg_number(int, 1), metavar="N",
                    help="calibration texts sampled (fixed seed) from --calibration-data "
                         "(default: convert.num_calibration)")
+    p.add_argument("--qat-steps", type=arg_number(int, 0), metavar="N",
+                   help="full int8: fine-tune a copy of the student N steps with the int8 "
+                        "quantization simulated (on the --calibration-data texts) before "
+                        "converting it; 0 = off (default: convert.full_int8_qat_steps)")
     p.add_argument("--threads", type=arg_number(int, 1), metavar="N",
                    help="threads for TensorFlow, LiteRT and onnxruntime (default 1: fastest on "
                         "a shared machine; PyTorch always uses 1 here)")
@@ -108,7 +112,8 @@ def run(args) -> int:
         args.targets = parse_targets(args.targets)  # 'all' / comma list -> ids, one-line errors
     cfg = config_from_args(args, {"targets": "convert.targets",
                                   "max_seq_length": "convert.max_seq_length",
-                                  "num_calibration": "convert.num_calibration"})
+                                  "num_calibration": "convert.num_calibration",
+                                  "qat_steps": "convert.full_int8_qat_steps"})
     if args.model:
         model = Path(args.model)
     elif args.config:
@@ -137,7 +142,8 @@ def run(args) -> int:
     report = convert_all(model, out, targets=targets, max_seq_length=cfg.convert.max_seq_length,
                          calibration_texts=texts, num_calibration=cfg.convert.num_calibration,
                          progress=not args.no_progress, threads=args.threads,
-                         approximate_gelu=args.approximate_gelu)
+                         approximate_gelu=args.approximate_gelu,
+                         full_int8_qat_steps=cfg.convert.full_int8_qat_steps)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
