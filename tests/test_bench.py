@@ -31,7 +31,10 @@ def tiny_artifacts(tmp_path_factory):
 
 
 def test_bench_smoke(cli, tiny_artifacts, tmp_path):
+    from pipeline.chain import dir_hash
+
     root = tiny_artifacts
+    before = dir_hash(root / "convert")
     parity = tmp_path / "parity.json"
     parity.write_text(json.dumps({"models": [{"name": "tflite_int8", "accuracy": 0.5},
                                              {"name": "student", "accuracy": 0.55}]}))
@@ -43,6 +46,8 @@ def test_bench_smoke(cli, tiny_artifacts, tmp_path):
                          "--real", "30",
                          "--no-progress", "--update-readme", readme, "--output-dir", tmp_path)
     assert code == 0, err
+    # the ORT reference is written beside the results: the convert stage's files are untouched
+    assert dir_hash(root / "convert") == before and (tmp_path / "bench" / "model_ort_int8.onnx").is_file()
     result = json.loads((tmp_path / "bench" / "bench.json").read_text())
     names = [m["name"] for m in result["models"]]
     assert names == ["student_fp32", "onnx", "ort_int8", "tflite_int8", "ptl_int8"]

@@ -104,7 +104,11 @@ def read_accuracies(parity_file: Optional[Path]) -> dict[str, float]:
 
 
 def collect_models(artifacts_dir: Path, student_dir: Optional[Path], teacher_dir: Optional[Path],
-                   accuracies: dict[str, float], include_bert_base: bool = True) -> list[BenchModel]:
+                   accuracies: dict[str, float], include_bert_base: bool = True,
+                   work_dir: Optional[Path] = None) -> list[BenchModel]:
+    """The models to time. The onnxruntime reference is quantized into `work_dir` (the bench
+    output), never into `artifacts_dir`: a file added there would change the convert stage's
+    fingerprint and make the next `bert-edge run` convert again."""
     from converters.common import BACKENDS
 
     models: list[BenchModel] = []
@@ -121,13 +125,15 @@ def collect_models(artifacts_dir: Path, student_dir: Optional[Path], teacher_dir
                                  (Path(student_dir) / "model.safetensors").stat().st_size, student_params, tok))
     onnx = artifacts_dir / ARTIFACT_FILES["onnx"]
     names = [b for b in BACKENDS if (artifacts_dir / ARTIFACT_FILES[b]).is_file()]
-    if onnx.is_file():
-        ort_dynamic_int8(onnx, artifacts_dir / ARTIFACT_FILES["ort_int8"])
-        names.insert(names.index("onnx") + 1, "ort_int8")
     if not names:
         raise BertEdgeError(f"{artifacts_dir}: no artifacts to benchmark (run `bert-edge convert` first)")
+    where = {name: artifacts_dir / ARTIFACT_FILES[name] for name in names}
+    if onnx.is_file() and work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+        where["ort_int8"] = ort_dynamic_int8(onnx, Path(work_dir) / ARTIFACT_FILES["ort_int8"])
+        names.insert(names.index("onnx") + 1, "ort_int8")
     for name in names:
-        p = artifacts_dir / ARTIFACT_FILES[name]
+        p = where[name]
         models.append(BenchModel(name, "artifact", str(p), p.stat().st_size, student_params, tok))
     for m in models:
         m.accuracy = accuracies.get(m.name)

@@ -73,7 +73,8 @@ def run(args) -> int:
         bench_report.check_readme(Path(args.update_readme))
     parity = Path(args.parity) if args.parity else out_root / "parity" / "parity.json"
     models = bench.collect_models(artifacts, student, teacher if (teacher / "config.json").is_file() else None,
-                                  bench.read_accuracies(parity), include_bert_base=not args.no_bert_base)
+                                  bench.read_accuracies(parity), include_bert_base=not args.no_bert_base,
+                                  work_dir=out)
     texts_file = None
     if not args.no_real:
         texts_file = bench.write_real_texts(cfg, student, out, args.real)
