@@ -105,3 +105,16 @@ def test_convert_full_int8_from_the_quantization_aware_copy(tmp_path, full_int8)
     assert entry["validation"]["cases"] == plain["artifacts"]["tflite_int8_full"]["validation"]["cases"]
     assert entry["sha256"] != plain["artifacts"]["tflite_int8_full"]["sha256"]
     assert entry["graph"]["check"]["ok"]
+
+
+@pytest.mark.parametrize("model_type,texts,why", [("mobilebert", TEXTS, "covers bert students, not mobilebert"),
+                                                  ("bert", None, "no task texts")])
+def test_quantization_aware_step_says_why_it_did_not_run(model_type, texts, why, tmp_path):
+    from types import SimpleNamespace
+
+    from converters.convert import _quantization_aware, _Run
+
+    student = SimpleNamespace(model_type=model_type, tokenizer=None)
+    model, facts = _quantization_aware(_Run(tmp_path, progress=False), object(), student, texts,
+                                       [], 10, -40.0, 1)
+    assert model is None and facts["steps"] == 0 and why in facts["skipped"]
