@@ -10,7 +10,8 @@ file will have (fake quantization, straight-through gradients):
   `recalibrate_every` steps as the weights move; Q/K/V symmetric (`_FastCalibrator.symmetric_matmul`);
 - the fixed output scales of TFLite's int8 kernels: SOFTMAX 1/256 (zero point -128),
   L2_NORMALIZATION and TANH 1/128;
-- LayerNorm in the L2 form of `int8_graph.py` and the attention-mask bias `FULL_INT8_MASK_VALUE`.
+- LayerNorm in the L2 form of `int8_graph.py`, its gamma*sqrt(H) and beta as the int8 constants
+  TFLite stores, and the attention-mask bias `FULL_INT8_MASK_VALUE`.
 
 Only the weights are learned; the converter then calibrates the fine-tuned model as it would
 any other, so the simulation must stay faithful to the graph: on the SST-2 student it predicts
@@ -88,6 +89,15 @@ def _per_channel_weight(w):
     return torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -127, 127)
 
 
+def _constant(c):
+    """A constant operand of MUL/ADD as TFLite stores it: per-tensor int8 over [min, max] incl. 0."""
+    torch, _ = _nn()
+    lo, hi = min(float(c.detach().min()), 0.0), max(float(c.detach().max()), 0.0)
+    scale = max(hi - lo, 1e-8) / 255
+    zero = int(max(-128, min(127, round(-128 - lo / scale))))
+    return torch.fake_quantize_per_tensor_affine(c, scale, zero, -128, 127)
+
+
 def _wrappers():
     torch, nn = _nn()
     F = torch.nn.functional
@@ -116,8 +126,8 @@ def _wrappers():
             x = self.x(x)
             d = self.dev(x - self.mean(x.mean(-1, keepdim=True)))
             u = self.unit(d / d.norm(dim=-1, keepdim=True).clamp(min=1e-12))
-            s = self.scaled(u * (self.inner.weight * math.sqrt(x.shape[-1])))
-            return self.out(s + self.inner.bias)
+            s = self.scaled(u * _constant(self.inner.weight * math.sqrt(x.shape[-1])))
+            return self.out(s + _constant(self.inner.bias))
 
     class QActivation(nn.Module):
         def __init__(self, inner, kind: str):
