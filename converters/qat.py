@@ -75,9 +75,7 @@ def _fake_quant_module():
             if self.kind == "symmetric":
                 bound = max(-lo, hi, 1e-8)
                 return torch.fake_quantize_per_tensor_affine(x, bound / 127, 0, -128, 127)
-            scale = max(hi - lo, 1e-8) / 255
-            zero = int(max(-128, min(127, round(-128 - lo / scale))))
-            return torch.fake_quantize_per_tensor_affine(x, scale, zero, -128, 127)
+            return _asymmetric(x, lo, hi)
 
     return FakeQuant
 
@@ -89,13 +87,17 @@ def _per_channel_weight(w):
     return torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -127, 127)
 
 
-def _constant(c):
-    """A constant operand of MUL/ADD as TFLite stores it: per-tensor int8 over [min, max] incl. 0."""
+def _asymmetric(x, lo: float, hi: float):
+    """Per-tensor int8 over [lo, hi] (which holds 0), zero point as TFLite computes it."""
     torch, _ = _nn()
-    lo, hi = min(float(c.detach().min()), 0.0), max(float(c.detach().max()), 0.0)
     scale = max(hi - lo, 1e-8) / 255
     zero = int(max(-128, min(127, round(-128 - lo / scale))))
-    return torch.fake_quantize_per_tensor_affine(c, scale, zero, -128, 127)
+    return torch.fake_quantize_per_tensor_affine(x, scale, zero, -128, 127)
+
+
+def _constant(c):
+    """A constant operand of MUL/ADD as TFLite stores it: per-tensor int8 over [min, max] incl. 0."""
+    return _asymmetric(c, min(float(c.detach().min()), 0.0), max(float(c.detach().max()), 0.0))
 
 
 def _wrappers():
