@@ -330,7 +330,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         run.say(f"tflite_graph: onnx2tf graph built and checked, max|dlogit| "
                 f"{graph_check['max_abs_diff']:.2e} ({run.end('tflite_graph', t0):.1f}s)")
 
-        from converters import int8_graph, tflite_metadata
+        from converters import cls_split, int8_graph, tflite_metadata
 
         md_writer = _dist_version("mediapipe")
         md_version = _dist_version("bert-edge")
@@ -358,21 +358,28 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 # was faster but never saw the masked scores or the late positions; on the demo
                 # student it raised the max |logit diff| from 1.5 to 2.2 (docs/real-length.md).
                 samples = [{k: enc[k][i:i + 1] for k in INPUT_NAMES} for i in range(len(texts))]
-                src_onnx, ref = tf_onnx, vset_tf
+                src_onnx, ref, int8_model = tf_onnx, vset_tf, tf_model
+                # The [CLS] row in its own tensors (cls_split.py): its outliers no longer set
+                # the int8 scale of every other token's. Not when a width equals L - 1 (the
+                # rows' length must stay unambiguous, see make_sequence_dynamic) or L < 2.
+                extra["cls_split"] = (cls_split.supported(tf_model) and L >= 2
+                                      and not width_clashes(cfg, L - 1))
                 if qat_steps:
                     qat_model, extra["qat"] = _quantization_aware(
                         run, tf_model, student, calibration_texts, samples, qat_steps,
-                        mask_value, user_threads or train_threads)
+                        mask_value, user_threads or train_threads, extra["cls_split"])
                     if qat_model is not None:
-                        src_onnx = work / "graph_bias_qat.onnx"
-                        onnx_export.export_onnx(qat_model, work / "graph_bias_qat_raw.onnx", L,
-                                                mask_input="bias", step=backend)
-                        onnx_export.simplify_onnx(work / "graph_bias_qat_raw.onnx", src_onnx,
-                                                  step=backend)
-                        # embeddings stay frozen in QAT: `positions` still holds
-                        onnx_export.static_copy(src_onnx, src_onnx, L, step=backend)
-                        ref = dataclasses.replace(vset)
+                        int8_model, ref = qat_model, dataclasses.replace(vset)
                         validate.compute_reference(ref, qat_model)
+                if extra["cls_split"] or int8_model is not tf_model:
+                    src_onnx = work / "graph_bias_int8_src.onnx"
+                    onnx_export.export_onnx(cls_split.wrap(int8_model) if extra["cls_split"]
+                                            else int8_model, work / "graph_bias_int8_src_raw.onnx",
+                                            L, mask_input="bias", step=backend)
+                    onnx_export.simplify_onnx(work / "graph_bias_int8_src_raw.onnx", src_onnx,
+                                              step=backend)
+                    # embeddings stay frozen in QAT: `positions` still holds
+                    onnx_export.static_copy(src_onnx, src_onnx, L, step=backend)
                 # Its own graph: LayerNorm and GELU in forms that int8 can hold (int8_graph.py)
                 int8_onnx = work / "graph_bias_int8.onnx"
                 rewritten = int8_graph.rewrite_for_full_int8(src_onnx, int8_onnx)
@@ -386,7 +393,9 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                               "mask_value": mask_value})
             tflite._FastCalibrator.last_stats = {}
             data = tflite.convert_variant(graph, variant, backend, representative=rep,
-                                          num_threads=threads or 1, trailing_context=context)
+                                          num_threads=threads or 1,
+                                          trailing_context=_trailing(context, extra),
+                                          split_rows=1 if extra.get("cls_split") else 0)
             if variant == "int8_full":
                 extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
             if metadata:
@@ -472,7 +481,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
 
 
 def _quantization_aware(run: _Run, model, student, texts, samples, steps: int, mask_value: float,
-                        threads: int) -> tuple:
+                        threads: int, cls_split: bool) -> tuple:
     """converters/qat.py on a copy of `model`: (fine-tuned model or None, report facts)."""
     from converters import qat
 
@@ -484,7 +493,7 @@ def _quantization_aware(run: _Run, model, student, texts, samples, steps: int, m
     else:
         run.say(f"tflite_int8_full: quantization-aware fine-tuning, {steps} steps")
         tuned, facts = qat.finetune(model, student.tokenizer, texts, samples, steps, mask_value,
-                                    threads=threads, progress=run.progress)
+                                    threads=threads, progress=run.progress, cls_split=cls_split)
         b, a = facts["simulated_before"], facts["simulated_after"]
         run.say(f"tflite_int8_full: QAT done in {facts['seconds']:.0f}s, simulated int8 vs float "
                 f"agreement {b['argmax_agreement']:.2%} -> {a['argmax_agreement']:.2%}, mean "
@@ -492,6 +501,12 @@ def _quantization_aware(run: _Run, model, student, texts, samples, steps: int, m
         return tuned, facts
     run.say(f"tflite_int8_full: QAT {why}")
     return None, {"steps": 0, "skipped": why}
+
+
+def _trailing(context: int, extra: dict) -> int:
+    """The trailing context a TFLite file records: the [CLS]-split graph (cls_split.py) needs at
+    least one row after [CLS], so a [CLS]-only input is fed with one (masked) padded position."""
+    return max(context, 1) if extra.get("cls_split") else context
 
 
 def _graph_check(tflite, graph, vset) -> dict:

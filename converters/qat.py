@@ -11,7 +11,8 @@ file will have (fake quantization, straight-through gradients):
 - the fixed output scales of TFLite's int8 kernels: SOFTMAX 1/256 (zero point -128),
   L2_NORMALIZATION and TANH 1/128;
 - LayerNorm in the L2 form of `int8_graph.py`, its gamma*sqrt(H) and beta as the int8 constants
-  TFLite stores, and the attention-mask bias `FULL_INT8_MASK_VALUE`.
+  TFLite stores, and the attention-mask bias `FULL_INT8_MASK_VALUE`;
+- with `cls_split`, the [CLS] row's own ranges (the graph of `cls_split.py`).
 
 Only the weights are learned; the converter then calibrates the fine-tuned model as it would
 any other, so the simulation must stay faithful to the graph: on the SST-2 student it predicts
@@ -46,32 +47,44 @@ def _fake_quant_module():
 
     class FakeQuant(nn.Module):
         """One per-tensor int8 quantization point. kind: 'minmax' (asymmetric, calibrated),
-        'symmetric' (calibrated, zero point 0), 'softmax' (1/256, zp -128), 'unit' (1/128, zp 0)."""
+        'symmetric' (calibrated, zero point 0), 'softmax' (1/256, zp -128), 'unit' (1/128, zp 0).
+        split: the [CLS] row (row 0 of the sequence axis: 1 for [B, L, H], 2 for attention's
+        [B, heads, L, .]) is its own tensor with its own range, as in cls_split.py's graph."""
 
         def __init__(self, kind: str = "minmax"):
             super().__init__()
             self.kind = kind
             self.observing = False
-            self.register_buffer("lo", torch.tensor(0.0))
-            self.register_buffer("hi", torch.tensor(0.0))
-            self.register_buffer("seen", torch.tensor(False))
+            self.split = False
+            for part in ("", "_cls"):
+                self.register_buffer("lo" + part, torch.tensor(0.0))
+                self.register_buffer("hi" + part, torch.tensor(0.0))
+                self.register_buffer("seen" + part, torch.tensor(False))
 
         def forward(self, x):
+            if self.split and x.dim() in (3, 4) and x.shape[x.dim() - 2] > 1:
+                axis = x.dim() - 2
+                return torch.cat([self._quantize(x.narrow(axis, 0, 1), "_cls"),
+                                  self._quantize(x.narrow(axis, 1, x.shape[axis] - 1), "")], axis)
+            return self._quantize(x, "")
+
+        def _quantize(self, x, part: str):
             if self.kind == "softmax":
                 return torch.fake_quantize_per_tensor_affine(x, 1.0 / 256, -128, -128, 127)
             if self.kind == "unit":
                 return torch.fake_quantize_per_tensor_affine(x, 1.0 / 128, 0, -128, 127)
+            lo_b, hi_b, seen = (getattr(self, n + part) for n in ("lo", "hi", "seen"))
             if self.observing:
                 lo, hi = x.detach().min(), x.detach().max()
-                if not bool(self.seen):
-                    self.lo.copy_(lo)
-                    self.hi.copy_(hi)
-                    self.seen.fill_(True)
+                if not bool(seen):
+                    lo_b.copy_(lo)
+                    hi_b.copy_(hi)
+                    seen.fill_(True)
                 else:
-                    self.lo.copy_(torch.minimum(self.lo, lo))
-                    self.hi.copy_(torch.maximum(self.hi, hi))
+                    lo_b.copy_(torch.minimum(lo_b, lo))
+                    hi_b.copy_(torch.maximum(hi_b, hi))
                 return x
-            lo, hi = min(float(self.lo), 0.0), max(float(self.hi), 0.0)  # TFLite ranges hold 0
+            lo, hi = min(float(lo_b), 0.0), max(float(hi_b), 0.0)  # TFLite ranges hold 0
             if self.kind == "symmetric":
                 bound = max(-lo, hi, 1e-8)
                 return torch.fake_quantize_per_tensor_affine(x, bound / 127, 0, -128, 127)
@@ -167,7 +180,7 @@ def _attention(mask_value: float):
 class Simulated:
     """The student with its int8 points in place; `restore()` gives back the plain model."""
 
-    def __init__(self, model, mask_value: float):
+    def __init__(self, model, mask_value: float, cls_split: bool = False):
         from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, eager_mask
         from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
@@ -203,6 +216,13 @@ class Simulated:
         for name, p in model.named_parameters():
             p.requires_grad_("embeddings" not in name)
         self.points = [m for m in model.modules() if isinstance(m, FakeQuant)]
+        if cls_split:
+            # Every per-token tensor but those cls_split.py's graph keeps whole: keys and values
+            # (concatenated for attention) and the embedding sum (sliced, keeping its scale).
+            whole = {id(m) for n, m in model.named_modules()
+                     if n.endswith(("key.out", "value.out", "embeddings.LayerNorm.x"))}
+            for p in self.points:
+                p.split = id(p) not in whole
 
     def calibrate(self, batches) -> None:
         """Ranges as the converter's calibrator measures them: min/max over the batches."""
@@ -210,6 +230,7 @@ class Simulated:
         for p in self.points:
             p.observing = True
             p.seen.fill_(False)
+            p.seen_cls.fill_(False)
         was = self.model.training
         self.model.eval()
         with torch.no_grad():
@@ -235,11 +256,13 @@ class Simulated:
 def finetune(model, tokenizer, texts: Sequence[str], calibration: Sequence[dict], steps: int,
              mask_value: float, learning_rate: float = 1e-5, batch_size: int = 32,
              max_length: int = 64, recalibrate_every: int = 100, probe_texts: int = 256,
-             threads: Optional[int] = None, progress: bool = False) -> tuple:
+             threads: Optional[int] = None, progress: bool = False,
+             cls_split: bool = False) -> tuple:
     """A fine-tuned copy of `model` for full-int8 conversion, and facts for the report.
 
     texts: unlabeled task texts to train on; calibration: the converter's calibration samples
-    (dicts of int arrays [1, L]). The report's `simulated_*` figures compare the simulated int8
+    (dicts of int arrays [1, L]); cls_split: the file is converted from cls_split.py's graph.
+    The report's `simulated_*` figures compare the simulated int8
     model with the float student on `probe_texts` texts at their real length, before and after.
     """
     torch, _ = _nn()
@@ -255,7 +278,7 @@ def finetune(model, tokenizer, texts: Sequence[str], calibration: Sequence[dict]
         torch.manual_seed(QAT_SEED)
         rng = np.random.default_rng(QAT_SEED)
         teacher = model.eval()
-        sim = Simulated(copy.deepcopy(model), mask_value)
+        sim = Simulated(copy.deepcopy(model), mask_value, cls_split)
         calib = [{k: torch.as_tensor(np.concatenate([s[k] for s in calibration[i:i + 20]]),
                                      dtype=torch.long) for k in INPUT_NAMES}
                  for i in range(0, len(calibration), 20)]

@@ -263,12 +263,13 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
                     representative: Optional[Callable[[], Iterable[dict]]] = None,
                     per_channel: bool = True, calibration: str = "minmax",
                     num_threads: int = 1, valid_tokens_only: bool = False,
-                    trailing_context: int = 0) -> bytes:
+                    trailing_context: int = 0, split_rows: int = 0) -> bytes:
     """variant: 'fp32' | 'int8' (dynamic range) | 'int8_full' (weights+activations); the result
     has a dynamic sequence dimension (make_sequence_dynamic).
 
     calibration (int8_full): 'minmax' / 'mean' through _FastCalibrator, or 'tf' for TF's own
-    (slow) calibrator."""
+    (slow) calibrator. split_rows: the graph also has tensors of the last L - split_rows rows
+    (cls_split.py: 1), whose Reshape constants make_sequence_dynamic opens too."""
     tf = _tf()
     with native_stderr():  # freezing starts a TF session that logs on fd 2
         conv = graph.converter()
@@ -321,7 +322,7 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
 
     L = graph.max_seq_length
     return make_sequence_dynamic(rename_io_tensors(data), L,
-                                 real_length.dumps(L, trailing_context), step)
+                                 real_length.dumps(L, trailing_context), step, split_rows)
 
 
 def _input_names(data: bytes) -> list:
@@ -522,12 +523,13 @@ def rename_io_tensors(data: bytes) -> bytes:
 
 
 def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
-                          step: str = "tflite") -> bytes:
+                          step: str = "tflite", split_rows: int = 0) -> bytes:
     """Give a converted graph a dynamic sequence dimension (see the module docstring).
 
     Reshape shape constants are the only ops onnx2tf writes with the length baked in; a
     constant holding L exactly once gets -1 there. A constant holding L twice, or one that
-    another op kind also reads, is refused (ConversionError) rather than guessed. Inputs get
+    another op kind also reads, is refused (ConversionError) rather than guessed; with
+    split_rows, L - split_rows (the rows after the first ones) counts as the length as well. Inputs get
     shape [1, L] and shape_signature [1, -1]; `contract` (real_length.dumps) is stored in the
     model's metadata list under real_length.KEY."""
     from tensorflow.lite.python import schema_py_generated as fb
@@ -536,6 +538,7 @@ def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
     from converters import real_length
 
     L = int(max_seq_length)
+    lengths = [L] + ([L - int(split_rows)] if split_rows else [])
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
     sub = model.subgraphs[0]
     codes = [max(c.builtinCode, c.deprecatedBuiltinCode) for c in model.operatorCodes]
@@ -553,8 +556,8 @@ def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
         opts = op.builtinOptions
         if opts is not None and getattr(opts, "newShape", None) is not None:
             shape = [int(v) for v in opts.newShape]
-            if shape.count(L) == 1 and -1 not in shape:
-                shape[shape.index(L)] = -1
+            if sum(shape.count(n) for n in lengths) == 1 and -1 not in shape:
+                shape = [-1 if v in lengths else v for v in shape]
                 opts.newShape = shape
         if op.inputs is None or len(op.inputs) < 2 or op.inputs[1] < 0:
             continue
@@ -563,14 +566,14 @@ def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
         if int(tensor.buffer) in patched or buf.data is None or not len(buf.data):
             continue
         shape = np.frombuffer(bytes(bytearray(buf.data)), np.int32).copy()
-        hits = int((shape == L).sum())
+        hits = int(np.isin(shape, lengths).sum())
         if hits == 0:
             continue
         if hits > 1 or -1 in shape or readers.get(int(tensor.buffer)) != {"reshape_shape"}:
             raise ConversionError(step, f"cannot make the sequence dimension dynamic: reshape "
                                         f"constant {shape.tolist()} holds max_seq_length={L} "
                                         "ambiguously")
-        shape[shape == L] = -1
+        shape[np.isin(shape, lengths)] = -1
         buf.data = np.frombuffer(shape.tobytes(), np.uint8)
         patched.add(int(tensor.buffer))
     for op in sub.operators:  # MobileBERT's trigram shifts: x[:, 1:] and x[:, :-1]

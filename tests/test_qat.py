@@ -52,7 +52,8 @@ def test_simulation_has_the_int8_files_error(full_int8):
     enc = validate.encode(student.tokenizer, texts, L)
     real = TFLiteRunner(str(out / "model_int8_full.tflite"), num_threads=1).logits(
         *(enc[k] for k in INPUTS))
-    sim = qat.Simulated(copy.deepcopy(student.model), FULL_INT8_MASK_VALUE)
+    sim = qat.Simulated(copy.deepcopy(student.model), FULL_INT8_MASK_VALUE,
+                        cls_split=full_int8[2]["artifacts"]["tflite_int8_full"]["cls_split"])
     sim.calibrate([{k: torch.as_tensor(s[k], dtype=torch.long) for k in INPUTS}
                    for s in _calibration(student)])
     with torch.no_grad():  # padded to L like the calibration, and at real length
@@ -116,5 +117,5 @@ def test_quantization_aware_step_says_why_it_did_not_run(model_type, texts, why,
 
     student = SimpleNamespace(model_type=model_type, tokenizer=None)
     model, facts = _quantization_aware(_Run(tmp_path, progress=False), object(), student, texts,
-                                       [], 10, -40.0, 1)
+                                       [], 10, -40.0, 1, False)
     assert model is None and facts["steps"] == 0 and why in facts["skipped"]
