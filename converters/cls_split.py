@@ -23,7 +23,8 @@ def supported(model) -> bool:
     cfg = getattr(model, "config", None)
     return (getattr(cfg, "model_type", None) in SUPPORTED_MODEL_TYPES and hasattr(model, "bert")
             and hasattr(model, "classifier") and getattr(model.bert, "pooler", None) is not None
-            and not getattr(cfg, "is_decoder", False))
+            and not getattr(cfg, "is_decoder", False)
+            and getattr(cfg, "position_embedding_type", "absolute") == "absolute")
 
 
 def wrap(model):

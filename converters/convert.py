@@ -209,7 +209,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
              full_int8_mask_value, metadata: bool = True, qat_steps: int = 0,
              train_threads: int = 1) -> dict:
     from converters import onnx_export, real_length, validate
-    from converters.student import load_student, read_config, width_clashes
+    from converters.student import build_length, load_student
 
     user_threads = int(threads) if threads else None
     threads = user_threads or 1
@@ -221,14 +221,6 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
     # -- load ---------------------------------------------------------------------------------
     t0 = run.begin("load")
     want_tflite = [b for b in targets if b in TFLITE_BACKENDS]
-    cfg = read_config(model_dir)
-    if want_tflite:
-        clashes = width_clashes(cfg, L)
-        if clashes:
-            raise ConversionError("load", f"max_seq_length={L} equals model width(s) "
-                                          f"{', '.join(clashes)}; onnx2tf confuses equal dimensions "
-                                          "and can silently build a wrong graph: pick another "
-                                          "max_seq_length")
     student = load_student(model_dir, L)
     cfg = student.config
     context = real_length.trailing_context(student.model_type)
@@ -271,8 +263,18 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         t_imp = time.perf_counter()
         tflite.import_frameworks()
         facts["tensorflow_import_seconds"] = round(time.perf_counter() - t_imp, 3)
-        tf_onnx = work / "graph_bias_static.onnx"  # onnx2tf builds at [1, L]
-        positions = onnx_export.static_copy(bias_onnx, tf_onnx, L)
+        # onnx2tf builds at [1, Lb]: Lb = L unless L (or L - 1) equals a model width, which
+        # onnx2tf can confuse with it (MobileBERT's 128-wide bottleneck at L = 128: its trigram
+        # slices cut the wrong axis); the file is made length-agnostic afterwards.
+        Lb = build_length(cfg, L)
+        facts["tflite_build_length"] = Lb
+        tf_onnx = work / "graph_bias_static.onnx"
+        positions = onnx_export.static_copy(bias_onnx, tf_onnx, Lb, table_rows=L)
+        if positions is None and Lb != L:  # positions folded into constants of length Lb
+            raise ConversionError("tflite_graph", f"max_seq_length={L} equals a model width and "
+                                                  "the graph has no position-embedding lookup to "
+                                                  "build it at another length: pick another "
+                                                  "max_seq_length")
         vset_tf = vset  # what the TF graph and the .tflite files are checked against
         tf_model = student.model  # what the TF graph is converted from
         if approximate_gelu:
@@ -284,7 +286,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 tf_onnx = work / "graph_bias_tanh_gelu.onnx"
                 onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", step="tflite_graph")
                 onnx_export.simplify_onnx(raw, tf_onnx, step="tflite_graph")
-                positions = onnx_export.static_copy(tf_onnx, tf_onnx, L)
+                positions = onnx_export.static_copy(tf_onnx, tf_onnx, Lb, table_rows=L)
                 # Each conversion is checked against the model it converts (the tanh-GELU
                 # student); what the approximation itself costs is reported separately.
                 vset_tf = dataclasses.replace(vset)
@@ -300,14 +302,15 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         if user_threads:
             _tf_threads(user_threads)
 
-        def build_graph(onnx_path: Path, scratch: Path, step: str, ref=None):
+        def build_graph(onnx_path: Path, scratch: Path, step: str, ref=None, split_rows: int = 0):
             """onnx2tf graph + serving function, checked against the model it was exported
             from (`ref`, default the float student). If onnx2tf's fast path guessed a layout
-            wrong, rebuild with its reference run."""
+            wrong, rebuild with its reference run. split_rows: cls_split.py's graph (1)."""
             ref = ref or vset_tf
             keras_model = tflite.build_keras_model(onnx_path, scratch, step=step)
             graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
-                                        position_table=positions)
+                                        position_table=positions, build_length=Lb,
+                                        split_rows=split_rows)
             check = _graph_check(tflite, graph, ref)
             if not check["ok"]:
                 run.say(f"{step}: fast onnx2tf graph is off by {check['max_abs_diff']:.3g}; "
@@ -315,7 +318,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 keras_model = tflite.build_keras_model(onnx_path, scratch, step=step,
                                                        reference_run=True)
                 graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
-                                            position_table=positions)
+                                            position_table=positions, build_length=Lb,
+                                        split_rows=split_rows)
                 check = _graph_check(tflite, graph, ref)
                 check["rebuilt_with_reference_run"] = True
                 if not check["ok"]:
@@ -360,10 +364,9 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 samples = [{k: enc[k][i:i + 1] for k in INPUT_NAMES} for i in range(len(texts))]
                 src_onnx, ref, int8_model = tf_onnx, vset_tf, tf_model
                 # The [CLS] row in its own tensors (cls_split.py): its outliers no longer set
-                # the int8 scale of every other token's. Not when a width equals L - 1 (the
-                # rows' length must stay unambiguous, see make_sequence_dynamic) or L < 2.
-                extra["cls_split"] = (cls_split.supported(tf_model) and L >= 2
-                                      and not width_clashes(cfg, L - 1))
+                # the int8 scale of every other token's (build_length keeps Lb - 1 clear of
+                # the model widths, so the other rows' length stays unambiguous).
+                extra["cls_split"] = cls_split.supported(tf_model) and L >= 2
                 if qat_steps:
                     qat_model, extra["qat"] = _quantization_aware(
                         run, tf_model, student, calibration_texts, samples, qat_steps,
@@ -379,12 +382,13 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                     onnx_export.simplify_onnx(work / "graph_bias_int8_src_raw.onnx", src_onnx,
                                               step=backend)
                     # embeddings stay frozen in QAT: `positions` still holds
-                    onnx_export.static_copy(src_onnx, src_onnx, L, step=backend)
+                    onnx_export.static_copy(src_onnx, src_onnx, Lb, step=backend, table_rows=L)
                 # Its own graph: LayerNorm and GELU in forms that int8 can hold (int8_graph.py)
                 int8_onnx = work / "graph_bias_int8.onnx"
                 rewritten = int8_graph.rewrite_for_full_int8(src_onnx, int8_onnx)
                 onnx_export.simplify_onnx(int8_onnx, int8_onnx, step=backend)
-                graph, check = build_graph(int8_onnx, work / "int8_graph", backend, ref)
+                graph, check = build_graph(int8_onnx, work / "int8_graph", backend, ref,
+                                           1 if extra["cls_split"] else 0)
                 graph = graph.with_mask_value(mask_value)
                 extra["graph"] = {"rewritten": rewritten, "check": check}
                 rep = lambda: iter(samples)  # noqa: E731 - yields dicts keyed by signature names
@@ -394,8 +398,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
             tflite._FastCalibrator.last_stats = {}
             data = tflite.convert_variant(graph, variant, backend, representative=rep,
                                           num_threads=threads or 1,
-                                          trailing_context=_trailing(context, extra),
-                                          split_rows=1 if extra.get("cls_split") else 0)
+                                          trailing_context=_trailing(context, extra))
             if variant == "int8_full":
                 extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
             if metadata:

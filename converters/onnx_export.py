@@ -142,7 +142,7 @@ POSITION_ROWS = "position_rows"
 
 
 def static_copy(src: str | Path, dst: str | Path, max_seq_length: int,
-                step: str = "tflite_graph") -> Optional[np.ndarray]:
+                step: str = "tflite_graph", table_rows: Optional[int] = None) -> Optional[np.ndarray]:
     """The graph for onnx2tf: inputs fixed at [1, max_seq_length] (onnx2tf guesses tensor
     layouts from static shapes; tflite.py makes the length dynamic again after conversion),
     simplified again so every Shape-derived value folds to a constant.
@@ -152,7 +152,9 @@ def static_copy(src: str | Path, dst: str | Path, max_seq_length: int,
     Why: TFLite's dynamic-range int8 quantizes every Gather table with ONE scale, and row 0 of
     BERT-family position tables is ~10x larger than the rest: the logits of a 4L-312D student
     moved by 0.6. A slice of a float constant is not quantized, and is exactly what a
-    fixed-length graph had (there onnxsim folded the lookup into a constant)."""
+    fixed-length graph had (there onnxsim folded the lookup into a constant). `table_rows`
+    (default max_seq_length): rows of the table returned, when the graph is built at another
+    length than the file's longest input (student.build_length)."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -169,8 +171,8 @@ def static_copy(src: str | Path, dst: str | Path, max_seq_length: int,
     for node in list(g.node):
         if node.op_type == "Gather" and node.input[0].endswith("position_embeddings.weight") \
                 and node.input[0] in inits and table is None:
-            # Only the first L rows are ever read: the file keeps no more than that.
-            table = numpy_helper.to_array(inits[node.input[0]])[:L].astype(np.float32)
+            # Only the first rows up to the file's longest input are ever read: no more are kept.
+            table = numpy_helper.to_array(inits[node.input[0]])[:table_rows or L].astype(np.float32)
             g.node.remove(node)
             rows = node.output[0]
             for other in g.node:  # consumers read the new input under its own name

@@ -75,7 +75,7 @@ def check_max_seq_length(cfg: dict, max_seq_length: int) -> None:
 def width_clashes(cfg: dict, max_seq_length: int) -> list[str]:
     """Config widths equal to max_seq_length. onnx2tf guesses tensor layouts from dimension
     sizes and was seen to produce silently wrong graphs when the sequence length equals a model
-    width; the TFLite targets refuse such lengths (the parity check would catch it anyway)."""
+    width; the TFLite graph is built at another length then (build_length)."""
     keys = ("hidden_size", "intermediate_size", "embedding_size", "intra_bottleneck_size",
             "true_hidden_size", "num_labels")
     found = [f"{k}={cfg[k]}" for k in keys if isinstance(cfg.get(k), int) and cfg[k] == max_seq_length]
@@ -84,6 +84,19 @@ def width_clashes(cfg: dict, max_seq_length: int) -> list[str]:
     if isinstance(heads, int) and isinstance(hidden, int) and heads and hidden // heads == max_seq_length:
         found.append(f"head_dim={hidden // heads}")
     return found
+
+
+def build_length(cfg: dict, max_seq_length: int) -> int:
+    """The sequence length onnx2tf builds the TFLite graph at: max_seq_length itself unless it
+    (or L - 1, the length of MobileBERT's shifted rows and cls_split.py's other rows) equals a
+    model width, then the next longer length that clashes with none (longer: the traced graph
+    keeps slice ends of that length, which cut shorter inputs correctly but not longer ones).
+    The file is made length-agnostic afterwards (tflite.make_sequence_dynamic), so it still
+    takes any length up to max_seq_length."""
+    n = max(2, max_seq_length)
+    while width_clashes(cfg, n) or width_clashes(cfg, n - 1):
+        n += 1
+    return n
 
 
 def model_labels(model_dir: str | Path, cfg: Optional[dict] = None) -> list[str]:

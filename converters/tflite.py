@@ -142,14 +142,51 @@ def build_keras_model(onnx_path: str | Path, work_dir: str | Path, step: str = "
 
 
 def graph_logits(graph: "ServingGraph", arrays: dict) -> np.ndarray:
-    """Run the traced TF serving function (before TFLite conversion) row by row."""
+    """Run the traced TF serving function (before TFLite conversion) row by row. A graph built
+    at another length than max_seq_length (student.build_length) only cuts inputs of its build
+    length correctly until make_sequence_dynamic opens its slices, and padding the rows to it
+    would change what MobileBERT's last token reads: that graph runs as a length-agnostic fp32
+    TFLite instead."""
     tf = _tf()
     rows = []
+    if graph.build_length != graph.max_seq_length:
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(model_content=convert_variant(graph, "fp32", "tflite_graph"), num_threads=1)
+        inputs = {d["name"]: d["index"] for d in it.get_input_details()}
+        output = it.get_output_details()[0]["index"]
+        for i in range(int(arrays["input_ids"].shape[0])):
+            for n in INPUT_NAMES:
+                it.resize_tensor_input(inputs[n], [1, arrays[n].shape[1]])
+            it.allocate_tensors()
+            for n in INPUT_NAMES:
+                it.set_tensor(inputs[n], arrays[n][i:i + 1].astype(np.int32))
+            it.invoke()
+            rows.append(it.get_tensor(output).copy())
+        return np.concatenate(rows, axis=0).astype(np.float32)
     with native_stderr():
         for i in range(int(arrays["input_ids"].shape[0])):
             args = [tf.constant(arrays[n][i:i + 1].astype(np.int32)) for n in graph.input_order]
             rows.append(graph.fn(*args)[OUTPUT_NAME].numpy())
     return np.concatenate(rows, axis=0).astype(np.float32)
+
+
+def _call_keras(keras_model, input_ids, attention_mask, token_type_ids, mask_value, table):
+    """The onnx2tf Keras model on [1, n] int inputs: the additive mask bias from the 0/1 mask and
+    the first n position rows of `table` (onnx_export.static_copy), as the ONNX graph takes them."""
+    from converters.onnx_export import POSITION_ROWS
+
+    tf = _tf()
+    names = [t.name.split(":")[0] for t in keras_model.inputs]
+    value = tf.constant(mask_value, tf.float32, name=MASK_VALUE_NODE)
+    bias = (1.0 - tf.cast(attention_mask, tf.float32)) * value
+    feed = {"input_ids": input_ids, "attention_mask": bias, "token_type_ids": token_type_ids}
+    if table is not None:
+        n = tf.shape(input_ids)[1]
+        rows = tf.constant(table, tf.float32, name="position_table")
+        feed[POSITION_ROWS] = tf.slice(rows, [0, 0], tf.stack([n, -1]))[None]
+    logits = keras_model([feed[n] for n in names])
+    return logits[0] if isinstance(logits, (list, tuple)) else logits
 
 
 MASK_VALUE_NODE = "attention_mask_value"
@@ -162,17 +199,26 @@ class ServingGraph:
     edits that one Const node in a copy of the frozen GraphDef."""
 
     def __init__(self, keras_model, max_seq_length: int, mask_value: float, _parent=None,
-                 position_table: Optional[np.ndarray] = None):
+                 position_table: Optional[np.ndarray] = None, build_length: Optional[int] = None,
+                 split_rows: int = 0):
         self.mask_value = float(mask_value)
         if _parent is not None:
             self.fn, self.input_order, self._base = _parent.fn, _parent.input_order, _parent
             self.keras_model = _parent.keras_model
             self.max_seq_length = _parent.max_seq_length
+            self.build_length = _parent.build_length
+            self.split_rows = _parent.split_rows
+            self.position_table = _parent.position_table
         else:
             # The traced function refers to the Keras variables weakly: keep the model alive.
             self.keras_model = keras_model
             self.fn = make_serving_function(keras_model, max_seq_length, mask_value, position_table)
             self.max_seq_length = int(max_seq_length)
+            # the length onnx2tf built the Keras model at (student.build_length)
+            self.build_length = int(build_length or max_seq_length)
+            # rows after the first split_rows are tensors of their own (cls_split.py: 1)
+            self.split_rows = int(split_rows)
+            self.position_table = position_table
             self.input_order = [s.name for s in _tf().nest.flatten(self.fn.structured_input_signature)]
             self._base = None
         self._frozen = None
@@ -245,15 +291,8 @@ def make_serving_function(keras_model, max_seq_length: int, mask_value: float,
         n = tf.minimum(tf.shape(input_ids)[1], max_seq_length)
         input_ids, attention_mask, token_type_ids = (
             tf.slice(x, [0, 0], tf.stack([1, n])) for x in (input_ids, attention_mask, token_type_ids))
-        value = tf.constant(mask_value, tf.float32, name=MASK_VALUE_NODE)
-        bias = (1.0 - tf.cast(attention_mask, tf.float32)) * value
-        feed = {"input_ids": input_ids, "attention_mask": bias, "token_type_ids": token_type_ids}
-        if position_table is not None:
-            table = tf.constant(position_table, tf.float32, name="position_table")
-            feed[POSITION_ROWS] = tf.slice(table, [0, 0], tf.stack([n, -1]))[None]
-        logits = keras_model([feed[n] for n in names])
-        if isinstance(logits, (list, tuple)):
-            logits = logits[0]
+        logits = _call_keras(keras_model, input_ids, attention_mask, token_type_ids, mask_value,
+                             position_table)
         return {OUTPUT_NAME: tf.identity(logits, name=OUTPUT_NAME)}
 
     return serving.get_concrete_function()
@@ -263,13 +302,12 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
                     representative: Optional[Callable[[], Iterable[dict]]] = None,
                     per_channel: bool = True, calibration: str = "minmax",
                     num_threads: int = 1, valid_tokens_only: bool = False,
-                    trailing_context: int = 0, split_rows: int = 0) -> bytes:
+                    trailing_context: int = 0) -> bytes:
     """variant: 'fp32' | 'int8' (dynamic range) | 'int8_full' (weights+activations); the result
     has a dynamic sequence dimension (make_sequence_dynamic).
 
     calibration (int8_full): 'minmax' / 'mean' through _FastCalibrator, or 'tf' for TF's own
-    (slow) calibrator. split_rows: the graph also has tensors of the last L - split_rows rows
-    (cls_split.py: 1), whose Reshape constants make_sequence_dynamic opens too."""
+    (slow) calibrator."""
     tf = _tf()
     with native_stderr():  # freezing starts a TF session that logs on fd 2
         conv = graph.converter()
@@ -303,7 +341,9 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
     mask_pos = graph.input_order.index("attention_mask")
     try:
         with native_stderr(), warnings.catch_warnings(), \
-                _fast_calibration(fast, calibration, num_threads, mask_pos, valid_tokens_only):
+                _fast_calibration(fast, calibration, num_threads, mask_pos, valid_tokens_only,
+                                  (graph.max_seq_length, graph.build_length, graph.split_rows)
+                                  if graph.build_length != graph.max_seq_length else None):
             # int32 token inputs are not quantized; TF warns that it has no stats for them
             warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
             data = conv.convert()
@@ -322,7 +362,8 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
 
     L = graph.max_seq_length
     return make_sequence_dynamic(rename_io_tensors(data), L,
-                                 real_length.dumps(L, trailing_context), step, split_rows)
+                                 real_length.dumps(L, trailing_context), step, graph.split_rows,
+                                 graph.build_length)
 
 
 def _input_names(data: bytes) -> list:
@@ -356,6 +397,7 @@ class _FastCalibrator:
     # length L of every per-token tensor); padded positions are computed but never used.
     mask_position: Optional[int] = None
     valid_tokens_only = False
+    lengths: Optional[tuple] = None  # see _fast_calibration
     last_stats: dict = {}
 
     def __init__(self, model_content, *args, **kwargs):
@@ -372,7 +414,11 @@ class _FastCalibrator:
                       if t.type == fb.TensorType.FLOAT32
                       and not (model.buffers[t.buffer].data is not None
                                and len(model.buffers[t.buffer].data))]
-        it = Interpreter(model_content=self._model, num_threads=self.num_threads,
+        run = self._model
+        if self.lengths:  # built at another length: its slices only fit that one until opened
+            L, build, split = self.lengths
+            run = make_sequence_dynamic(self._model, L, "{}", "calibration", split, build)
+        it = Interpreter(model_content=run, num_threads=self.num_threads,
                          experimental_preserve_all_tensors=True,
                          experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         inputs = [int(i) for i in sub.inputs]
@@ -451,8 +497,11 @@ def _matmul_operands(model) -> set:
 
 @contextlib.contextmanager
 def _fast_calibration(enabled: bool, range_mode: str = "minmax", num_threads: int = 1,
-                      mask_position: Optional[int] = None, valid_tokens_only: bool = False):
-    """Route TFLiteConverter's calibration through _FastCalibrator for the duration."""
+                      mask_position: Optional[int] = None, valid_tokens_only: bool = False,
+                      lengths: Optional[tuple] = None):
+    """Route TFLiteConverter's calibration through _FastCalibrator for the duration.
+    lengths: (max_seq_length, build_length, split_rows) of a graph built at another length
+    (student.build_length); the calibrator then runs a length-agnostic copy of it."""
     if not enabled:
         yield
         return
@@ -468,6 +517,7 @@ def _fast_calibration(enabled: bool, range_mode: str = "minmax", num_threads: in
             self._fast.num_threads = num_threads
             self._fast.mask_position = mask_position
             self._fast.valid_tokens_only = valid_tokens_only
+            self._fast.lengths = lengths
 
         def calibrate(self, dataset_gen):
             return self._fast.calibrate(dataset_gen)
@@ -523,21 +573,23 @@ def rename_io_tensors(data: bytes) -> bytes:
 
 
 def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
-                          step: str = "tflite", split_rows: int = 0) -> bytes:
+                          step: str = "tflite", split_rows: int = 0,
+                          build_length: Optional[int] = None) -> bytes:
     """Give a converted graph a dynamic sequence dimension (see the module docstring).
 
     Reshape shape constants are the only ops onnx2tf writes with the length baked in; a
     constant holding L exactly once gets -1 there. A constant holding L twice, or one that
     another op kind also reads, is refused (ConversionError) rather than guessed; with
-    split_rows, L - split_rows (the rows after the first ones) counts as the length as well. Inputs get
-    shape [1, L] and shape_signature [1, -1]; `contract` (real_length.dumps) is stored in the
-    model's metadata list under real_length.KEY."""
+    split_rows, L - split_rows (the rows after the first ones) counts as the length as well.
+    `build_length` (default max_seq_length) is the L onnx2tf built the graph at, which these
+    constants hold. Inputs get shape [1, max_seq_length] and shape_signature [1, -1];
+    `contract` (real_length.dumps) is stored in the model's metadata list under real_length.KEY."""
     from tensorflow.lite.python import schema_py_generated as fb
     from tensorflow.lite.tools import flatbuffer_utils
 
     from converters import real_length
 
-    L = int(max_seq_length)
+    L = int(build_length or max_seq_length)
     lengths = [L] + ([L - int(split_rows)] if split_rows else [])
     model = flatbuffer_utils.convert_bytearray_to_object(bytearray(data))
     sub = model.subgraphs[0]
@@ -571,7 +623,7 @@ def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
             continue
         if hits > 1 or -1 in shape or readers.get(int(tensor.buffer)) != {"reshape_shape"}:
             raise ConversionError(step, f"cannot make the sequence dimension dynamic: reshape "
-                                        f"constant {shape.tolist()} holds max_seq_length={L} "
+                                        f"constant {shape.tolist()} holds the sequence length {L} "
                                         "ambiguously")
         shape[np.isin(shape, lengths)] = -1
         buf.data = np.frombuffer(shape.tobytes(), np.uint8)
@@ -581,7 +633,7 @@ def make_sequence_dynamic(data: bytes, max_seq_length: int, contract: str,
             _open_slice_end(model, sub, op, L)
     for idx in sub.inputs:
         t = sub.tensors[idx]
-        t.shape = np.array([1, L], np.int32)
+        t.shape = np.array([1, int(max_seq_length)], np.int32)
         t.shapeSignature = np.array([1, -1], np.int32)
     entry = fb.MetadataT()
     entry.name = real_length.KEY

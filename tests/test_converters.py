@@ -568,12 +568,50 @@ def test_bad_inputs(tmp_path):
         convert_all(tmp_path / "empty", tmp_path / "o3", targets="tflite,onnx", progress=False)
 
 
-def test_seq_length_equal_to_a_width_is_refused_for_tflite(bert, tmp_path):
+def test_build_length_avoids_the_model_widths():
+    from converters.student import build_length
+
+    cfg = {"model_type": "bert", "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4}
+    assert build_length(cfg, 40) == 40
+    assert build_length(cfg, 32) == 34  # 32 is the width, 33 - 1 too
+    assert build_length(cfg, 33) == 34  # the rows after the first would be 32 long
+    mobile = {"model_type": "mobilebert", "hidden_size": 384, "embedding_size": 128,
+              "intra_bottleneck_size": 128, "true_hidden_size": 128, "num_attention_heads": 4,
+              "intermediate_size": 512}
+    assert build_length(mobile, 128) == 130
+
+
+@pytest.mark.parametrize("kind,length,targets", [
+    ("mobilebert", 32, "tflite_fp32,tflite_int8_full"),  # trigram slices [1, 32, 32]
+    ("bert", 33, "tflite_int8_full"),  # cls_split.py's other rows are 32 long
+])
+def test_seq_length_equal_to_a_width_converts(kind, length, targets, tmp_path):
+    """onnx2tf confuses a sequence length equal to a model width (MobileBERT's trigram slices cut
+    the wrong axis: logits off by 30%): the graph is built at the next clear length and the
+    files still take [1, max_seq_length], checked at every length by validation."""
+    from converters import convert_all
+    from converters.runtimes import TFLiteRunner
+
+    student = make_student(tmp_path / "student", kind)
+    out = tmp_path / "out"
+    report = convert_all(student, out, targets=targets, max_seq_length=length,
+                         calibration_texts=CAL_TEXTS, num_calibration=8, progress=False)
+    assert report["tflite_build_length"] == 34
+    for backend in targets.split(","):
+        assert report["artifacts"][backend]["validation"]["passed"], backend
+        runner = TFLiteRunner(str(out / f"model_{backend[len('tflite_'):]}.tflite"), num_threads=1)
+        assert runner.max_seq_length == length and runner.dynamic
+        assert list(runner._in["input_ids"]["shape"]) == [1, length]
+    entry = report["artifacts"]["tflite_int8_full"]
+    assert entry["cls_split"] is (kind == "bert")
+    if kind == "bert":  # int8 noise, as at L = 40 (a wrong graph is off by the logits' size)
+        v = entry["validation"]
+        assert v["mean_abs_diff"] <= 0.1 * v["max_abs_reference_logit"], v
+
+
+def test_seq_length_beyond_the_position_table_is_refused(bert, tmp_path):
     from converters import ConversionError, convert_all
 
-    with pytest.raises(ConversionError, match=r"max_seq_length=32 equals model width.*hidden_size=32"):
-        convert_all(bert["student"], tmp_path / "out", targets="tflite_int8", max_seq_length=32,
-                    progress=False)
     with pytest.raises(ConversionError, match="max_position_embeddings"):
         convert_all(bert["student"], tmp_path / "out", targets="onnx", max_seq_length=4096,
                     progress=False)
