@@ -319,7 +319,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                                                        reference_run=True)
                 graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
                                             position_table=positions, build_length=Lb,
-                                        split_rows=split_rows)
+                                            split_rows=split_rows)
                 check = _graph_check(tflite, graph, ref)
                 check["rebuilt_with_reference_run"] = True
                 if not check["ok"]:

@@ -162,7 +162,7 @@ def test_failed_stage_then_resume_there(chain, first_run, cli, tmp_path):
     assert code == 2
     errors = [l for l in err.splitlines() if l.startswith("error: ")]
     assert len(errors) == 1 and "Traceback" not in err
-    assert errors[0].startswith("error: stage 'convert': convert step 'load' failed") and "max_seq_length=48" in errors[0]
+    assert errors[0].startswith("error: stage 'convert': convert step 'load' failed") and "max_seq_length 256" in errors[0]
     st = stages_of(stdout)
     assert st == {"finetune-teacher": "reused", "distill": "reused", "convert": "failed", "parity": "not",
                   "bundle": "not"}, stdout
