@@ -39,6 +39,7 @@ import contextlib
 import io
 import os
 import re
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -147,46 +148,21 @@ def graph_logits(graph: "ServingGraph", arrays: dict) -> np.ndarray:
     length correctly until make_sequence_dynamic opens its slices, and padding the rows to it
     would change what MobileBERT's last token reads: that graph runs as a length-agnostic fp32
     TFLite instead."""
+    if graph.build_length != graph.max_seq_length:
+        from converters.runtimes import TFLiteRunner
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "graph_check.tflite"
+            path.write_bytes(convert_variant(graph, "fp32", "tflite_graph"))
+            runner = TFLiteRunner(path, num_threads=1)
+            return runner.logits(*(arrays[n] for n in INPUT_NAMES), padded=True)
     tf = _tf()
     rows = []
-    if graph.build_length != graph.max_seq_length:
-        from ai_edge_litert.interpreter import Interpreter
-
-        it = Interpreter(model_content=convert_variant(graph, "fp32", "tflite_graph"), num_threads=1)
-        inputs = {d["name"]: d["index"] for d in it.get_input_details()}
-        output = it.get_output_details()[0]["index"]
-        for i in range(int(arrays["input_ids"].shape[0])):
-            for n in INPUT_NAMES:
-                it.resize_tensor_input(inputs[n], [1, arrays[n].shape[1]])
-            it.allocate_tensors()
-            for n in INPUT_NAMES:
-                it.set_tensor(inputs[n], arrays[n][i:i + 1].astype(np.int32))
-            it.invoke()
-            rows.append(it.get_tensor(output).copy())
-        return np.concatenate(rows, axis=0).astype(np.float32)
     with native_stderr():
         for i in range(int(arrays["input_ids"].shape[0])):
             args = [tf.constant(arrays[n][i:i + 1].astype(np.int32)) for n in graph.input_order]
             rows.append(graph.fn(*args)[OUTPUT_NAME].numpy())
     return np.concatenate(rows, axis=0).astype(np.float32)
-
-
-def _call_keras(keras_model, input_ids, attention_mask, token_type_ids, mask_value, table):
-    """The onnx2tf Keras model on [1, n] int inputs: the additive mask bias from the 0/1 mask and
-    the first n position rows of `table` (onnx_export.static_copy), as the ONNX graph takes them."""
-    from converters.onnx_export import POSITION_ROWS
-
-    tf = _tf()
-    names = [t.name.split(":")[0] for t in keras_model.inputs]
-    value = tf.constant(mask_value, tf.float32, name=MASK_VALUE_NODE)
-    bias = (1.0 - tf.cast(attention_mask, tf.float32)) * value
-    feed = {"input_ids": input_ids, "attention_mask": bias, "token_type_ids": token_type_ids}
-    if table is not None:
-        n = tf.shape(input_ids)[1]
-        rows = tf.constant(table, tf.float32, name="position_table")
-        feed[POSITION_ROWS] = tf.slice(rows, [0, 0], tf.stack([n, -1]))[None]
-    logits = keras_model([feed[n] for n in names])
-    return logits[0] if isinstance(logits, (list, tuple)) else logits
 
 
 MASK_VALUE_NODE = "attention_mask_value"
@@ -208,7 +184,6 @@ class ServingGraph:
             self.max_seq_length = _parent.max_seq_length
             self.build_length = _parent.build_length
             self.split_rows = _parent.split_rows
-            self.position_table = _parent.position_table
         else:
             # The traced function refers to the Keras variables weakly: keep the model alive.
             self.keras_model = keras_model
@@ -218,7 +193,6 @@ class ServingGraph:
             self.build_length = int(build_length or max_seq_length)
             # rows after the first split_rows are tensors of their own (cls_split.py: 1)
             self.split_rows = int(split_rows)
-            self.position_table = position_table
             self.input_order = [s.name for s in _tf().nest.flatten(self.fn.structured_input_signature)]
             self._base = None
         self._frozen = None
@@ -291,8 +265,15 @@ def make_serving_function(keras_model, max_seq_length: int, mask_value: float,
         n = tf.minimum(tf.shape(input_ids)[1], max_seq_length)
         input_ids, attention_mask, token_type_ids = (
             tf.slice(x, [0, 0], tf.stack([1, n])) for x in (input_ids, attention_mask, token_type_ids))
-        logits = _call_keras(keras_model, input_ids, attention_mask, token_type_ids, mask_value,
-                             position_table)
+        value = tf.constant(mask_value, tf.float32, name=MASK_VALUE_NODE)
+        bias = (1.0 - tf.cast(attention_mask, tf.float32)) * value
+        feed = {"input_ids": input_ids, "attention_mask": bias, "token_type_ids": token_type_ids}
+        if position_table is not None:
+            table = tf.constant(position_table, tf.float32, name="position_table")
+            feed[POSITION_ROWS] = tf.slice(table, [0, 0], tf.stack([n, -1]))[None]
+        logits = keras_model([feed[n] for n in names])
+        if isinstance(logits, (list, tuple)):
+            logits = logits[0]
         return {OUTPUT_NAME: tf.identity(logits, name=OUTPUT_NAME)}
 
     return serving.get_concrete_function()
