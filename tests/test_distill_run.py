@@ -423,7 +423,7 @@ def test_every_epoch_draws_a_new_order(world, tmp_path, monkeypatch):
 def test_epoch_batches_cover_each_example_once_and_split_across_ranks():
     import numpy as np
 
-    from pipeline.distill.trainer import epoch_batches, steps_per_epoch
+    from pipeline.training import epoch_batches, steps_per_epoch
 
     lengths = np.random.default_rng(0).integers(3, 60, size=103)
     for grouped in (None, lengths):
