@@ -192,6 +192,9 @@ class CompareConfig:
     students: list = field(default_factory=lambda: ["tinybert-4l-312d", "mobilebert", "distilbert-style"])
     # preset -> HF config keys for that student only, merged over student.overrides
     overrides: dict = field(default_factory=dict)
+    # preset -> distill keys for that student only, merged over the distill section (e.g. a
+    # higher learning rate for a student whose layers start random)
+    distill: dict = field(default_factory=dict)
     within_points: float = field(default=1.0, metadata=_rng(0, 100))  # accuracy points below the best
     threads: list = field(default_factory=lambda: [1, 2])
     # dev sentences timed per model and thread count, each at its own length and padded to

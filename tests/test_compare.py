@@ -163,7 +163,31 @@ def test_bad_threads_and_overrides_one_line(cli, world, tmp_path):
     code, _, err = cli("compare", "--config", world["config"], "--set", "compare.overrides.mobilebert={}",
                        "--output-dir", tmp_path / "x")
     assert code == 2 and "'compare.overrides': mobilebert is not one of the compared students" in err
+    code, _, err = cli("compare", "--config", world["config"], "--set",
+                       "compare.distill.distilbert-style.task_prediction.learnin_rate=1e-3", "--output-dir", tmp_path / "x")
+    assert code == 2 and err.strip().startswith("error: unknown config key "
+                                                "'compare.distill.distilbert-style.task_prediction.learnin_rate'"), err
     assert not (tmp_path / "x").exists()
+
+
+def test_per_student_distill_settings_merge_over_the_distill_section(tmp_path):
+    """compare.distill[preset] changes that student's distill keys only; loss_weights replace."""
+    from pipeline.compare.students import check_overrides, student_config
+    from pipeline.config import load_config
+
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text(yaml.safe_dump(tiny_config(tmp_path / "base", tmp_path / "out")))
+    cfg = load_config(cfg_file, ["distill.task_prediction.loss_weights={soft_ce: 1.0, ce: 0.5}",
+                                 "compare.distill.tinybert-4l-312d.task_intermediate.learning_rate=5e-4",
+                                 "compare.distill.tinybert-4l-312d.task_prediction.loss_weights={kl: 1.0}"])
+    check_overrides(cfg, STUDENTS)
+    tiny = student_config(cfg, "tinybert-4l-312d", tmp_path / "teacher").distill
+    other = student_config(cfg, "distilbert-style", tmp_path / "teacher").distill
+    assert tiny.task_intermediate.learning_rate == 5e-4 and other.task_intermediate.learning_rate == 1e-3
+    assert tiny.task_intermediate.epochs == other.task_intermediate.epochs == 1
+    assert tiny.task_prediction.loss_weights == {"kl": 1.0}
+    assert other.task_prediction.loss_weights == {"soft_ce": 1.0, "ce": 0.5}
+    assert cfg.distill.task_intermediate.learning_rate == 1e-3  # the shared config is untouched
 
 
 # --- the recommendation rule on made-up rows ---------------------------------------------------

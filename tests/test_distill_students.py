@@ -211,3 +211,23 @@ def test_students_that_cannot_be_sliced_fall_back_or_fail_clearly(teacher):
         build_student(StudentConfig(init_layers=[0, 9], overrides={"hidden_size": 16, "num_attention_heads": 2,
                                                                   "intermediate_size": 40, "num_hidden_layers": 2}),
                       teacher.config, LABELS, init_teacher=teacher)
+
+
+def test_mobilebert_embeddings_start_close_to_the_teachers(teacher):
+    """The mobilebert preset reads PCA-narrowed word embeddings through its trigram map and a
+    NoNorm: both are set so that the embedding output starts near the teacher's (random-init
+    students start unrelated to it)."""
+    ids = torch.randint(0, teacher.config.vocab_size, (8, 16), generator=torch.Generator().manual_seed(1))
+
+    def closeness(model):
+        model.eval()
+        with torch.no_grad():
+            s = model.base_model.embeddings(input_ids=ids)
+            t = teacher.base_model.embeddings(input_ids=ids)
+        return torch.nn.functional.cosine_similarity(s, t, dim=-1).mean().item()
+
+    init, info = build_student(StudentConfig(preset="mobilebert"), teacher.config, LABELS, init_teacher=teacher)
+    assert "mapped back to the hidden width" in info.init and "NoNorm fitted" in info.init
+    rand, _ = build_student(StudentConfig(preset="mobilebert", init_embeddings="random"), teacher.config,
+                            LABELS, init_teacher=teacher)
+    assert closeness(init) > 0.9 > 0.3 > abs(closeness(rand))

@@ -37,11 +37,37 @@ def check_students(names: list, flag: str = "--students") -> list[str]:
 
 
 def check_overrides(cfg, names: list[str]) -> None:
-    """compare.overrides may only name compared students (a typo would silently do nothing)."""
-    extra = [k for k in cfg.compare.overrides if k not in names]
-    if extra:
-        raise BertEdgeError(f"config key 'compare.overrides': {', '.join(map(str, extra))} is not one of "
-                            f"the compared students ({', '.join(names)})")
+    """compare.overrides and compare.distill may only name compared students (a typo would
+    silently do nothing), and compare.distill only distill keys."""
+    for key in ("overrides", "distill"):
+        section = getattr(cfg.compare, key)
+        extra = [k for k in section if k not in names]
+        if extra:
+            raise BertEdgeError(f"config key 'compare.{key}': {', '.join(map(str, extra))} is not one of "
+                                f"the compared students ({', '.join(names)})")
+    for preset in cfg.compare.distill:
+        distill_config(cfg, preset)
+
+
+def distill_config(cfg, preset: str):
+    """The distill section of one student: compare.distill[preset] merged over cfg.distill."""
+    from pipeline.config import DistillConfig, build, to_dict
+
+    extra = cfg.compare.distill.get(preset)
+    if not extra:
+        return copy.deepcopy(cfg.distill)
+    if not isinstance(extra, dict):
+        raise BertEdgeError(f"config key 'compare.distill.{preset}' must be a mapping of distill keys")
+    return build(DistillConfig, _merged(to_dict(cfg.distill), extra), prefix=f"compare.distill.{preset}")
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    """Sections merge key by key; loss_weights is a value and is replaced (as everywhere)."""
+    out = dict(base)
+    for k, v in extra.items():
+        nested = isinstance(v, dict) and isinstance(base.get(k), dict) and k != "loss_weights"
+        out[k] = _merged(base[k], v) if nested else v
+    return out
 
 
 def targets(cfg) -> list[str]:
@@ -71,6 +97,7 @@ def student_config(cfg, preset: str, teacher: Path):
     c.output_dir = str(out)
     c.student.preset = preset
     c.student.overrides = {**cfg.student.overrides, **cfg.compare.overrides.get(preset, {})}
+    c.distill = distill_config(cfg, preset)
     c.teacher.finetuned = str(teacher)
     if not cfg.distill.cache_dir:
         c.distill.cache_dir = str(Path(cfg.output_dir) / CACHE_DIR)

@@ -298,7 +298,64 @@ def init_embeddings_from_teacher(student, teacher) -> str:
             s.weight[:rows] = (t.weight[:rows].float() @ basis(s.weight.shape[1])).to(s.weight.dtype)
     widths = sorted({getattr(s_emb, n).weight.shape[1] for n in ("word_embeddings", "position_embeddings")})
     how = "copied" if widths == [tw.shape[1]] else f"PCA {tw.shape[1]} -> {'/'.join(map(str, widths))}"
+    if getattr(s_emb, "embedding_transformation", None) is not None:
+        _map_back_to_hidden(s_emb, tw, basis)
+        how += ", mapped back to the hidden width"
+    if _is_affine_norm(s_emb.LayerNorm):
+        _fit_affine_norm(student, teacher, basis(s_emb.position_embeddings.weight.shape[1]))
+        how += ", NoNorm fitted to the teacher's LayerNorm"
     return f"embeddings from the teacher ({how}), layers random"
+
+
+def _map_back_to_hidden(s_emb, tw, basis) -> None:
+    """MobileBERT reads its narrow word embeddings through `embedding_transformation` (of the
+    trigram [next, current, previous] when `trigram_input`). Starting that map random throws the
+    PCA init away; instead it maps the current token's embedding back to the teacher's space
+    (the PCA basis transposed, plus the mean the PCA dropped), so the embedding output starts as
+    the teacher's word embedding up to the discarded principal directions."""
+    import torch
+
+    lin = s_emb.embedding_transformation
+    e = s_emb.word_embeddings.weight.shape[1]
+    hidden = lin.weight.shape[0]
+    slot = e if getattr(s_emb, "trigram_input", False) else 0
+    b_e, b_h = basis(e), basis(hidden)  # [H_t, E], [H_t, H_s]
+    mean = tw.detach().float().mean(0)
+    with torch.no_grad():
+        lin.weight.zero_()
+        lin.weight[:, slot:slot + e] = (b_h.T @ b_e).to(lin.weight.dtype)
+        lin.bias.copy_(((mean - mean @ b_e @ b_e.T) @ b_h).to(lin.bias.dtype))
+
+
+def _is_affine_norm(module) -> bool:
+    """MobileBERT's NoNorm: an elementwise scale and shift, no normalization."""
+    return type(module).__name__ == "NoNorm"
+
+
+def _fit_affine_norm(student, teacher, b_h, samples: int = 4096) -> None:
+    """Fit the embeddings' NoNorm (x * w + b per feature) to the teacher's embedding LayerNorm by
+    least squares over random (token, position) pairs, so the first student layer sees inputs
+    on the teacher's scale."""
+    import torch
+
+    s_emb, t_emb = student.base_model.embeddings, teacher.base_model.embeddings
+    norm = s_emb.LayerNorm
+    gen = torch.Generator().manual_seed(0)
+    vocab = s_emb.word_embeddings.weight.shape[0]
+    positions = min(s_emb.position_embeddings.weight.shape[0], t_emb.position_embeddings.weight.shape[0])
+    length = min(positions, 64)
+    ids = torch.randint(0, vocab, (max(1, samples // length), length), generator=gen)
+    was_training = (student.training, teacher.training)
+    student.eval(), teacher.eval()
+    with torch.no_grad():
+        norm.weight.fill_(1.0), norm.bias.zero_()
+        x = s_emb(input_ids=ids).reshape(-1, norm.weight.shape[0]).float()
+        y = (t_emb(input_ids=ids).float() @ b_h.to(t_emb.word_embeddings.weight.device)).reshape(x.shape)
+        xc, yc = x - x.mean(0), y - y.mean(0)
+        w = (xc * yc).sum(0) / (xc * xc).sum(0).clamp_min(1e-12)
+        norm.weight.copy_(w.to(norm.weight.dtype))
+        norm.bias.copy_((y.mean(0) - w * x.mean(0)).to(norm.bias.dtype))
+    student.train(was_training[0]), teacher.train(was_training[1])
 
 
 def init_from_teacher(student, teacher, layers: list[int]) -> int:
