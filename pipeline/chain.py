@@ -319,6 +319,8 @@ class Chain:
                         self.paths["teacher"] = given
                         sr.status, sr.out, sr.note = "given", str(given), "already fine-tuned"
                         self.hashes["teacher"] = dir_hash(given)
+                        if self.until == name:
+                            break
                         continue
                 fp = self.fingerprint(name)
                 self._fps[name] = fp

@@ -131,6 +131,17 @@ def test_to_stops_after_a_stage(chain, first_run, cli):
                               "parity": "not", "bundle": "not"}, out
 
 
+def test_to_finetune_teacher_with_a_given_teacher_stops_there(chain, first_run, cli, tmp_path):
+    """A given teacher.finetuned skips the teacher stage; --to finetune-teacher still stops
+    the chain there (compare's shared-teacher step relies on it)."""
+    code, out, err = cli("run", "--config", chain["config"], "--no-progress", "--to", "finetune-teacher",
+                         "--output-dir", tmp_path / "run", "--set", f"teacher.finetuned={chain['out'] / 'teacher'}")
+    assert code == 0, err
+    assert stages_of(out) == {"finetune-teacher": "given", "distill": "not", "convert": "not",
+                              "parity": "not", "bundle": "not"}, out
+    assert not (tmp_path / "run" / "student").exists()
+
+
 def test_scripts_convert_is_bert_edge_run(chain, first_run):
     """`python scripts/convert.py` from the repo root, without installing: the same chain."""
     env = dict(os.environ, PYTHONPATH="")

@@ -160,9 +160,9 @@ def test_bad_students_one_line_exit_2(cli, world, tmp_path, students, words):
 def test_bad_threads_and_overrides_one_line(cli, world, tmp_path):
     code, _, err = cli("compare", "--config", world["config"], "--threads", "1,zero", "--output-dir", tmp_path / "x")
     assert code == 2 and err.strip() == "error: --threads must be a comma list of positive integers, got '1,zero'"
-    code, _, err = cli("compare", "--config", world["config"], "--set", "compare.overrides.mobilebert={}",
+    code, _, err = cli("compare", "--config", world["config"], "--set", "compare.overrides.mobilbert={}",
                        "--output-dir", tmp_path / "x")
-    assert code == 2 and "'compare.overrides': mobilebert is not one of the compared students" in err
+    assert code == 2 and "'compare.overrides': mobilbert is not a student preset (did you mean 'mobilebert'?)" in err
     code, _, err = cli("compare", "--config", world["config"], "--set",
                        "compare.distill.distilbert-style.task_prediction.learnin_rate=1e-3", "--output-dir", tmp_path / "x")
     assert code == 2 and err.strip().startswith("error: unknown config key "
@@ -180,7 +180,7 @@ def test_per_student_distill_settings_merge_over_the_distill_section(tmp_path):
     cfg = load_config(cfg_file, ["distill.task_prediction.loss_weights={soft_ce: 1.0, ce: 0.5}",
                                  "compare.distill.tinybert-4l-312d.task_intermediate.learning_rate=5e-4",
                                  "compare.distill.tinybert-4l-312d.task_prediction.loss_weights={kl: 1.0}"])
-    check_overrides(cfg, STUDENTS)
+    check_overrides(cfg)
     tiny = student_config(cfg, "tinybert-4l-312d", tmp_path / "teacher").distill
     other = student_config(cfg, "distilbert-style", tmp_path / "teacher").distill
     assert tiny.task_intermediate.learning_rate == 5e-4 and other.task_intermediate.learning_rate == 1e-3

@@ -70,7 +70,7 @@ def run(args) -> int:
                                   "warmup": "compare.warmup"})
     names = check_students(cfg.compare.students, "--students" if students is not None else "compare.students")
     _list(",".join(map(str, cfg.compare.threads)), "compare.threads", int)
-    check_overrides(cfg, names)
+    check_overrides(cfg)
     check_outputs(cfg)
     progress = not args.no_progress
     print(f"[compare] {len(names)} students: {', '.join(names)} -> {cfg.output_dir}", file=sys.stderr, flush=True)

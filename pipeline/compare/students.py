@@ -36,15 +36,20 @@ def check_students(names: list, flag: str = "--students") -> list[str]:
     return names
 
 
-def check_overrides(cfg, names: list[str]) -> None:
-    """compare.overrides and compare.distill may only name compared students (a typo would
-    silently do nothing), and compare.distill only distill keys."""
+def check_overrides(cfg) -> None:
+    """compare.overrides and compare.distill may only name student presets (a typo would
+    silently do nothing; a config may carry settings for students a run leaves out), and
+    compare.distill only distill keys."""
+    from pipeline.distill.students import PRESETS
+
     for key in ("overrides", "distill"):
         section = getattr(cfg.compare, key)
-        extra = [k for k in section if k not in names]
+        extra = [str(k) for k in section if k not in PRESETS]
         if extra:
-            raise BertEdgeError(f"config key 'compare.{key}': {', '.join(map(str, extra))} is not one of "
-                                f"the compared students ({', '.join(names)})")
+            close = difflib.get_close_matches(extra[0], list(PRESETS), n=1, cutoff=0.4)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise BertEdgeError(f"config key 'compare.{key}': {', '.join(extra)} is not a student preset{hint}; "
+                                f"presets: {', '.join(PRESETS)}")
     for preset in cfg.compare.distill:
         distill_config(cfg, preset)
 
