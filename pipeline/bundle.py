@@ -156,8 +156,6 @@ def choose_backends(report: dict, requested: list, artifacts_dir: Path, force: b
                 raise GateFailure(f"bundle refused: {msg}; re-run bert-edge parity, or pass --force")
             _say(f"warning: {msg}; bundling it anyway (--force)")
             m = {"name": b, "backend": b, "status": "unchecked", "sha256": None}
-        if not path.is_file():
-            raise BertEdgeError(f"bundle: {path} not found (run bert-edge convert)")
         if m.get("status") == "FAIL":
             why = "; ".join(m.get("breaches") or []) or "parity failed"
             if force:
@@ -166,7 +164,9 @@ def choose_backends(report: dict, requested: list, artifacts_dir: Path, force: b
                 raise GateFailure(f"bundle refused: {why}")
             else:
                 _say(f"FAIL {b}: not bundled (optional backend failed parity: {why})")
-                continue
+                continue  # its file may not exist: an optional conversion that failed writes none
+        if not path.is_file():
+            raise BertEdgeError(f"bundle: {path} not found (run bert-edge convert)")
         if m.get("sha256") and sha256_file(path) != m["sha256"]:
             msg = f"{path} changed since parity checked it (sha256 differs)"
             if not force:

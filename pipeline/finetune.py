@@ -7,8 +7,6 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
-
 from pipeline.data import LabeledData, write_labels
 from pipeline.fsutil import atomic_dir
 from pipeline.metrics import classification_report
@@ -27,25 +25,26 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
-    from pipeline.data.tokenize import TokenizedDataset
-    from pipeline.training import epoch_batches, make_adamw, param_groups, steps_per_epoch
+    from pipeline.data.tokenize import TokenizedDataset, make_loader
 
     torch.manual_seed(seed)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     model, tok, src = load_classifier(teacher_spec, labels=train.label_names,
                                       trust_remote_code=trust_remote_code, attn_implementation="sdpa")
     ds = TokenizedDataset(tok, train.texts, train.pairs, train.labels, cfg.max_seq_length)
-    # Batches of similar length, as distillation's: dynamic padding then pads little.
-    lengths = np.array([len(f["input_ids"]) for f in ds.features])
-    world, rank = accelerator.num_processes, accelerator.process_index
-    spe = steps_per_epoch(len(ds), cfg.batch_size, world)
-    total = math.ceil(cfg.epochs * spe)
+    loader = make_loader(ds, cfg.batch_size, shuffle=True, seed=seed)
+    steps_per_epoch = len(loader)
+    total = math.ceil(cfg.epochs * steps_per_epoch)
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
-    eval_every = cfg.eval_every or spe
-    opt = make_adamw(param_groups(model, cfg.weight_decay), cfg.learning_rate)
+    eval_every = cfg.eval_every or steps_per_epoch
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (no_decay if p.ndim < 2 else decay).append(p)  # no decay on biases and LayerNorm
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
-    model, opt, sched = accelerator.prepare(model, opt, sched)
+    model, opt, loader, sched = accelerator.prepare(model, opt, loader, sched)
 
     def evaluate() -> dict:
         logits = hf_logits(accelerator.unwrap_model(model), tok, dev.texts, dev.pairs,
@@ -53,11 +52,10 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
         return classification_report(logits.argmax(-1), dev.labels, train.label_names)
 
     best, best_state, log = None, None, []
-    step, epoch, t0 = 0, 0, time.time()
+    step, t0 = 0, time.time()
     bar = tqdm(total=total, desc="finetune-teacher", disable=not progress, unit="step")
     while step < total:
-        for idx in epoch_batches(len(ds), cfg.batch_size, seed, 0, epoch, world, rank, lengths):
-            batch = {k: v.to(accelerator.device) for k, v in ds.collate([ds[i] for i in idx]).items()}
+        for batch in loader:
             model.train()
             loss = model(**batch).loss
             accelerator.backward(loss)
@@ -70,13 +68,12 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
             bar.set_postfix(loss=f"{loss.item():.4f}", best=f"{best['accuracy']:.4f}" if best else "-")
             if step % eval_every == 0 or step == total:
                 rep = evaluate()
-                log.append({"step": step, "epoch": step / spe, "loss": loss.item(),
+                log.append({"step": step, "epoch": step / steps_per_epoch, "loss": loss.item(),
                             "dev_accuracy": rep["accuracy"], "seconds": time.time() - t0})
                 if best is None or rep["accuracy"] > best["accuracy"]:
                     best, best_state = rep, copy.deepcopy(accelerator.unwrap_model(model).state_dict())
             if step >= total:
                 break
-        epoch += 1
     bar.close()
     final = accelerator.unwrap_model(model)
     final.load_state_dict(best_state)

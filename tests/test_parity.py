@@ -222,6 +222,22 @@ def test_optional_artifact_failure_is_reported_and_not_bundled(cli, run, tmp_pat
     assert code == 3 and "tflite_int8_full" in one_error_line(err)
 
 
+def test_optional_artifact_never_written_is_left_out_of_the_bundle(cli, run, tmp_path):
+    """An optional conversion that failed writes no file (convert leaves it out); parity reports
+    it missing and bundle skips it instead of stopping on the absent file."""
+    root = copy_run(run, tmp_path / "r")
+    (root / "convert" / "model_int8.ptl").unlink()
+    code, out, err = cli("parity", "--config", run["config"], "--output-dir", root, "--no-progress",
+                         "--set", "parity.latency_runs=0", "--backends", "tflite_int8,ptl_int8")
+    assert code == 0, err
+    assets = tmp_path / "assets"
+    code, out, err = cli("bundle", "--config", run["config"], "--output-dir", root, "--out", assets,
+                         "--backends", "tflite_int8,ptl_int8")
+    assert code == 0, err
+    assert "FAIL ptl_int8: not bundled" in err
+    assert [m["backend"] for m in read_json(assets / "manifest.json")["models"]] == ["tflite_int8"]
+
+
 def test_unlabeled_text_file(cli, run, tmp_path):
     texts = tmp_path / "texts.txt"
     texts.write_text("a great film\nthe plot is dull\nnot bad at all\n", encoding="utf-8")
