@@ -1,4 +1,4 @@
-"""What teacher fine-tuning and distillation share: the batch order and the optimizer."""
+"""The batch order and the optimizer of the distillation loop, apart from the loop itself."""
 from __future__ import annotations
 
 from typing import Optional
