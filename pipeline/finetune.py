@@ -26,6 +26,7 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     from transformers import get_linear_schedule_with_warmup
 
     from pipeline.data.tokenize import TokenizedDataset, make_loader
+    from pipeline.training import param_groups
 
     torch.manual_seed(seed)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
@@ -38,11 +39,7 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     eval_every = cfg.eval_every or steps_per_epoch
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        (no_decay if p.ndim < 2 else decay).append(p)  # no decay on biases and LayerNorm
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate)
+    opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.learning_rate)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
     model, opt, loader, sched = accelerator.prepare(model, opt, loader, sched)
 

@@ -1,4 +1,5 @@
-"""The batch order and the optimizer of the distillation loop, apart from the loop itself."""
+"""What the training loops share: the distillation batch order, and the optimizer parameter
+groups teacher fine-tuning uses too."""
 from __future__ import annotations
 
 from typing import Optional
