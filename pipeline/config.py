@@ -37,6 +37,10 @@ class FinetuneConfig:
     max_seq_length: int = field(default=64, metadata=_rng(8, 512))
     eval_every: int = field(default=0, metadata=_rng(0))  # steps; 0 = once per epoch
     max_steps: int = field(default=0, metadata=_rng(0))  # 0 = no cap
+    # Batches of similar length, as distillation draws them: on short-text tasks dynamic padding
+    # then pads little and an epoch costs a fraction. Off by default: on a tiny training set the
+    # few sorted mega-batches made a tiny model collapse.
+    group_by_length: bool = False
 
 
 @dataclass

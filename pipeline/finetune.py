@@ -7,6 +7,8 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.data import LabeledData, write_labels
 from pipeline.fsutil import atomic_dir
 from pipeline.metrics import classification_report
@@ -26,22 +28,32 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     from transformers import get_linear_schedule_with_warmup
 
     from pipeline.data.tokenize import TokenizedDataset, make_loader
-    from pipeline.training import param_groups
+    from pipeline.training import epoch_batches, param_groups, steps_per_epoch
 
     torch.manual_seed(seed)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     model, tok, src = load_classifier(teacher_spec, labels=train.label_names,
                                       trust_remote_code=trust_remote_code, attn_implementation="sdpa")
     ds = TokenizedDataset(tok, train.texts, train.pairs, train.labels, cfg.max_seq_length)
-    loader = make_loader(ds, cfg.batch_size, shuffle=True, seed=seed)
-    steps_per_epoch = len(loader)
-    total = math.ceil(cfg.epochs * steps_per_epoch)
+    lengths = np.array([len(f["input_ids"]) for f in ds.features]) if cfg.group_by_length else None
+    world, rank = accelerator.num_processes, accelerator.process_index
+    spe = steps_per_epoch(len(ds), cfg.batch_size, world)
+    total = math.ceil(cfg.epochs * spe)
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
-    eval_every = cfg.eval_every or steps_per_epoch
+    eval_every = cfg.eval_every or spe
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.learning_rate)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
-    model, opt, loader, sched = accelerator.prepare(model, opt, loader, sched)
+    model, opt, sched = accelerator.prepare(model, opt, sched)
+    loader = None if cfg.group_by_length else accelerator.prepare(
+        make_loader(ds, cfg.batch_size, shuffle=True, seed=seed))
+
+    def epoch_loader(epoch: int):
+        if loader is not None:
+            yield from loader
+            return
+        for idx in epoch_batches(len(ds), cfg.batch_size, seed, 0, epoch, world, rank, lengths):
+            yield {k: v.to(accelerator.device) for k, v in ds.collate([ds[i] for i in idx]).items()}
 
     def evaluate() -> dict:
         logits = hf_logits(accelerator.unwrap_model(model), tok, dev.texts, dev.pairs,
@@ -49,10 +61,10 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
         return classification_report(logits.argmax(-1), dev.labels, train.label_names)
 
     best, best_state, log = None, None, []
-    step, t0 = 0, time.time()
+    step, epoch, t0 = 0, 0, time.time()
     bar = tqdm(total=total, desc="finetune-teacher", disable=not progress, unit="step")
     while step < total:
-        for batch in loader:
+        for batch in epoch_loader(epoch):
             model.train()
             loss = model(**batch).loss
             accelerator.backward(loss)
@@ -65,12 +77,13 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
             bar.set_postfix(loss=f"{loss.item():.4f}", best=f"{best['accuracy']:.4f}" if best else "-")
             if step % eval_every == 0 or step == total:
                 rep = evaluate()
-                log.append({"step": step, "epoch": step / steps_per_epoch, "loss": loss.item(),
+                log.append({"step": step, "epoch": step / spe, "loss": loss.item(),
                             "dev_accuracy": rep["accuracy"], "seconds": time.time() - t0})
                 if best is None or rep["accuracy"] > best["accuracy"]:
                     best, best_state = rep, copy.deepcopy(accelerator.unwrap_model(model).state_dict())
             if step >= total:
                 break
+        epoch += 1
     bar.close()
     final = accelerator.unwrap_model(model)
     final.load_state_dict(best_state)

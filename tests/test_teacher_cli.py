@@ -104,11 +104,13 @@ def test_evaluate_non_utf8_data(cli, tiny_bert_dir, tmp_path):
     one_error_line(code, err, r"d.tsv:3: not valid UTF-8")
 
 
-def test_finetune_keeps_best_checkpoint(cli, tiny_bert_dir, tmp_path):
+@pytest.mark.parametrize("grouped", [False, True], ids=["shuffled", "length-grouped"])
+def test_finetune_keeps_best_checkpoint(cli, tiny_bert_dir, tmp_path, grouped):
     out = tmp_path / "teacher"
     code, stdout, err = cli("finetune-teacher", "--teacher", tiny_bert_dir, "--out", out,
                             "--max-train-examples", 64, "--epochs", 2, "--batch-size", 16,
                             "--set", "teacher.finetune.eval_every=2", "--set", "data.max_dev_examples=64",
+                            "--set", f"teacher.finetune.group_by_length={str(grouped).lower()}",
                             "--no-progress")
     assert code == 0, err
     assert is_finetuned(out)
