@@ -18,6 +18,8 @@ from converters.errors import BertEdgeError
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT_NAME = "logits"
 DEFAULT_MAX_SEQ_LENGTH = 128
+# Calibration sentences for int8 (the pipeline's convert.num_calibration default too).
+DEFAULT_NUM_CALIBRATION = 200
 REPORT_NAME = "convert.json"
 
 from converters.backends import ARTIFACTS, BACKENDS, ids  # noqa: E402  (the one backend table)

@@ -35,15 +35,14 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, INPUT_NAMES, PTE_BACKENDS,
-                               REPORT_NAME, TFLITE_BACKENDS, ConversionError, StepLog, parse_targets,
+from converters.common import (ARTIFACTS, DEFAULT_MAX_SEQ_LENGTH, DEFAULT_NUM_CALIBRATION, INPUT_NAMES,
+                               PTE_BACKENDS, REPORT_NAME, TFLITE_BACKENDS, ConversionError, StepLog, parse_targets,
                                quiet_executorch, quiet_tensorflow, set_native_log)
 from converters.files import sha256_file
 
 # Registry formats convert_all has a step for (onnx export, TFLite via onnx2tf, lite
 # interpreter, ExecuTorch).
 FORMATS = ("onnx", "tflite", "ptl", "pte")
-DEFAULT_NUM_CALIBRATION = 64
 CALIBRATION_SEED = 20261120
 
 

@@ -20,6 +20,7 @@ import yaml
 from pipeline.errors import BertEdgeError
 
 from converters.backends import BACKENDS, ids  # noqa: E402  (the one backend table)
+from converters.common import DEFAULT_NUM_CALIBRATION  # noqa: E402
 
 
 def _rng(lo=None, hi=None, lo_open=False):
@@ -155,7 +156,7 @@ class DistillConfig:
 class ConvertConfig:
     targets: list = field(default_factory=lambda: list(BACKENDS))
     max_seq_length: int = field(default=128, metadata=_rng(8, 512))
-    num_calibration: int = field(default=200, metadata=_rng(1))
+    num_calibration: int = field(default=DEFAULT_NUM_CALIBRATION, metadata=_rng(1))
     # full int8: quantization-aware fine-tuning steps before conversion (converters/qat.py)
     full_int8_qat_steps: int = field(default=0, metadata=_rng(0))
 

@@ -123,7 +123,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", required=True, help="student dir (Hugging Face BERT classifier)")
     p.add_argument("--calibration", required=True, help="texts the converter calibrates on "
                    "(TSV/CSV/JSONL/txt, e.g. the training file)")
-    p.add_argument("--num-calibration", type=int, default=200, help="texts sampled (default 200)")
+    p.add_argument("--num-calibration", type=int, default=DEFAULT_NUM_CALIBRATION,
+                   help=f"texts sampled (default {DEFAULT_NUM_CALIBRATION})")
     p.add_argument("--max-seq-length", type=int, default=128, help="padded length (default 128)")
     p.add_argument("--threshold", type=float, default=20.0, help="|x| that counts as an outlier")
     p.add_argument("--ablate", action="store_true", help="also run the simulation ablation")
