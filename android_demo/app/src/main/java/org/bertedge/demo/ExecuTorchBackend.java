@@ -44,11 +44,7 @@ final class ExecuTorchBackend implements Backend {
                 EValue.from(Tensor.fromBlob(inputIds, shape)),
                 EValue.from(Tensor.fromBlob(attentionMask, shape)),
                 EValue.from(Tensor.fromBlob(tokenTypeIds, shape)));
-        float[] logits = out[0].toTensor().getDataAsFloatArray();
-        if (logits.length != numLabels) {
-            throw new IllegalStateException(id + ": model returned " + logits.length + " logits, expected " + numLabels);
-        }
-        return logits;
+        return Backend.requireOnePerLabel(id, out[0].toTensor().getDataAsFloatArray(), numLabels);
     }
 
     @Override

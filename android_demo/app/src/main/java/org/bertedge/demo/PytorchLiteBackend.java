@@ -48,11 +48,7 @@ final class PytorchLiteBackend implements Backend {
                 IValue.from(Tensor.fromBlob(attentionMask, shape)),
                 IValue.from(Tensor.fromBlob(tokenTypeIds, shape)));
         Tensor t = out.isTuple() ? out.toTuple()[0].toTensor() : out.toTensor();
-        float[] logits = t.getDataAsFloatArray();
-        if (logits.length != numLabels) {
-            throw new IllegalStateException(id + ": model returned " + logits.length + " logits, expected " + numLabels);
-        }
-        return logits;
+        return Backend.requireOnePerLabel(id, t.getDataAsFloatArray(), numLabels);
     }
 
     @Override

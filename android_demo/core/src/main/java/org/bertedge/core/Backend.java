@@ -11,6 +11,18 @@ public interface Backend extends AutoCloseable {
 
     float[] logits(int[] inputIds, int[] attentionMask, int[] tokenTypeIds) throws Exception;
 
+    /**
+     * {@code logits} when it holds one value per label; otherwise an IllegalStateException naming
+     * the backend. For runtimes whose output shape is only known after a run (PyTorch Lite,
+     * ExecuTorch); LiteRT checks the output tensor's shape when the model opens.
+     */
+    static float[] requireOnePerLabel(String id, float[] logits, int numLabels) {
+        if (logits.length != numLabels) {
+            throw new IllegalStateException(id + ": model returned " + logits.length + " logits, expected " + numLabels);
+        }
+        return logits;
+    }
+
     /** Release native memory; the backend is unusable afterwards. */
     @Override
     void close();
