@@ -35,9 +35,13 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     model, tok, src = load_classifier(teacher_spec, labels=train.label_names,
                                       trust_remote_code=trust_remote_code, attn_implementation="sdpa")
     ds = TokenizedDataset(tok, train.texts, train.pairs, train.labels, cfg.max_seq_length)
-    lengths = np.array([len(f["input_ids"]) for f in ds.features]) if cfg.group_by_length else None
     world, rank = accelerator.num_processes, accelerator.process_index
-    spe = steps_per_epoch(len(ds), cfg.batch_size, world)
+    if cfg.group_by_length:
+        lengths, loader = np.array([len(f["input_ids"]) for f in ds.features]), None
+        spe = steps_per_epoch(len(ds), cfg.batch_size, world)
+    else:  # accelerate's sharded loader: its length is this process's steps per epoch
+        loader = accelerator.prepare(make_loader(ds, cfg.batch_size, shuffle=True, seed=seed))
+        spe = len(loader)
     total = math.ceil(cfg.epochs * spe)
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
@@ -45,8 +49,6 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.learning_rate)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
     model, opt, sched = accelerator.prepare(model, opt, sched)
-    loader = None if cfg.group_by_length else accelerator.prepare(
-        make_loader(ds, cfg.batch_size, shuffle=True, seed=seed))
 
     def epoch_loader(epoch: int):
         if loader is not None:
