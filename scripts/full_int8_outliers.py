@@ -118,6 +118,8 @@ def ablate(model, tokenizer, batches, texts, cls_split: bool) -> None:
 
 
 def main(argv=None) -> int:
+    from converters.common import DEFAULT_NUM_CALIBRATION
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="student dir (Hugging Face BERT classifier)")
