@@ -118,7 +118,7 @@ def ablate(model, tokenizer, batches, texts, cls_split: bool) -> None:
 
 
 def main(argv=None) -> int:
-    from converters.common import DEFAULT_NUM_CALIBRATION
+    from converters.common import DEFAULT_MAX_SEQ_LENGTH, DEFAULT_NUM_CALIBRATION
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,7 +127,8 @@ def main(argv=None) -> int:
                    "(TSV/CSV/JSONL/txt, e.g. the training file)")
     p.add_argument("--num-calibration", type=int, default=DEFAULT_NUM_CALIBRATION,
                    help=f"texts sampled (default {DEFAULT_NUM_CALIBRATION})")
-    p.add_argument("--max-seq-length", type=int, default=128, help="padded length (default 128)")
+    p.add_argument("--max-seq-length", type=int, default=DEFAULT_MAX_SEQ_LENGTH,
+                   help=f"padded length (default {DEFAULT_MAX_SEQ_LENGTH})")
     p.add_argument("--threshold", type=float, default=20.0, help="|x| that counts as an outlier")
     p.add_argument("--ablate", action="store_true", help="also run the simulation ablation")
     p.add_argument("--eval", help="texts for --ablate (default: the calibration file)")
