@@ -196,6 +196,9 @@ class ServingGraph:
             self.input_order = [s.name for s in _tf().nest.flatten(self.fn.structured_input_signature)]
             self._base = None
         self._frozen = None
+        # the fp32 flatbuffer, once converted: a graph built at another length is checked
+        # through it (graph_logits) and the tflite_fp32 target reuses it
+        self.fp32_flatbuffer: Optional[bytes] = None
 
     def with_mask_value(self, mask_value: float) -> "ServingGraph":
         if float(mask_value) == self.mask_value:
@@ -289,6 +292,8 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
 
     calibration (int8_full): 'minmax' / 'mean' through _FastCalibrator, or 'tf' for TF's own
     (slow) calibrator."""
+    if variant == "fp32" and graph.fp32_flatbuffer is not None:
+        return _finish(graph, graph.fp32_flatbuffer, step, trailing_context)
     tf = _tf()
     with native_stderr():  # freezing starts a TF session that logs on fd 2
         conv = graph.converter()
@@ -339,6 +344,13 @@ def convert_variant(graph: ServingGraph, variant: str, step: str,
         if got != order:
             raise ConversionError(step, f"TFLite input order {got} differs from the calibration "
                                          f"order {order}")
+    if variant == "fp32":
+        graph.fp32_flatbuffer = data
+    return _finish(graph, data, step, trailing_context)
+
+
+def _finish(graph: ServingGraph, data: bytes, step: str, trailing_context: int) -> bytes:
+    """The converter's flatbuffer with our tensor names and a dynamic sequence dimension."""
     from converters import real_length
 
     L = graph.max_seq_length

@@ -585,18 +585,24 @@ def test_build_length_avoids_the_model_widths():
     ("mobilebert", 32, "tflite_fp32,tflite_int8_full"),  # trigram slices [1, 32, 32]
     ("bert", 33, "tflite_int8_full"),  # cls_split.py's other rows are 32 long
 ])
-def test_seq_length_equal_to_a_width_converts(kind, length, targets, tmp_path):
+def test_seq_length_equal_to_a_width_converts(kind, length, targets, tmp_path, monkeypatch):
     """onnx2tf confuses a sequence length equal to a model width (MobileBERT's trigram slices cut
     the wrong axis: logits off by 30%): the graph is built at the next clear length and the
     files still take [1, max_seq_length], checked at every length by validation."""
-    from converters import convert_all
+    from converters import convert_all, tflite
     from converters.runtimes import TFLiteRunner
 
+    converted = []  # graphs handed to the TFLite converter (kept alive: their ids stay unique)
+    real_converter = tflite.ServingGraph.converter
+    monkeypatch.setattr(tflite.ServingGraph, "converter",
+                        lambda self: converted.append(self) or real_converter(self))
     student = make_student(tmp_path / "student", kind)
     out = tmp_path / "out"
     report = convert_all(student, out, targets=targets, max_seq_length=length,
                          calibration_texts=CAL_TEXTS, num_calibration=8, progress=False)
     assert report["tflite_build_length"] == 34
+    # the fp32 file the graph check converted is the one tflite_fp32 ships, not converted again
+    assert len({id(g) for g in converted}) == len(converted), [id(g) for g in converted]
     for backend in targets.split(","):
         assert report["artifacts"][backend]["validation"]["passed"], backend
         runner = TFLiteRunner(str(out / f"model_{backend[len('tflite_'):]}.tflite"), num_threads=1)
