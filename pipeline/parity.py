@@ -111,15 +111,20 @@ def hf_fixed_logits(model, inputs: dict, batch_size: int = 32, desc: str = "",
                     progress: bool = True, trim: bool = True) -> np.ndarray:
     """Logits of a PyTorch classifier on fixed-padded int32 inputs.
 
-    trim=True runs length-sorted batches cut to their longest attention mask: the same tokens
-    and the same masked attention (padded keys get zero weight either way), several times faster
-    than pushing max_seq_length pads through the model; the logits match the fixed-length run to
-    float rounding (~1e-7)."""
+    trim=True runs length-sorted batches cut to their longest attention mask plus the padded
+    positions the model reads (real_length.trailing_context: MobileBERT's trigram embedding
+    gives the last token its right neighbour, a [PAD] whose embedding need not be zero): the
+    same tokens and the same masked attention (padded keys get zero weight either way), several
+    times faster than pushing max_seq_length pads through the model; the logits match the
+    fixed-length run to float rounding (~1e-7)."""
     import torch
     from tqdm.auto import tqdm
 
+    from converters.real_length import keep_lengths, trailing_context
+
     n = len(inputs["input_ids"])
-    lengths = np.asarray(inputs["attention_mask"]).sum(-1)
+    lengths = keep_lengths(np.asarray(inputs["attention_mask"]),
+                           trailing_context(getattr(model.config, "model_type", None)))
     order = np.argsort(lengths, kind="stable") if trim else np.arange(n)
     out = np.zeros((n, model.config.num_labels), dtype=np.float32)
     model.eval()

@@ -296,3 +296,35 @@ def test_evaluate_artifact_tokenizer_flag(cli, run, tmp_path):
     code, _, err = cli("evaluate", "--model", lone, "--data", run["dev_file"], "--tokenizer",
                        run["root"] / "student", "--max-seq-length", "64")
     assert code == 2 and f"takes exactly {L} tokens" in one_error_line(err)
+
+
+def test_trimmed_float_run_keeps_the_neighbour_mobilebert_reads(tmp_path):
+    """Parity's float reference runs length-sorted batches cut to their longest sentence. A
+    MobileBERT's last token reads its right neighbour (the trigram embedding); with a [PAD] row
+    that is not zero (teacher-set embeddings) the cut must keep that neighbour, or the reference
+    drifts from the padded run its artifacts reproduce (seen: 0.013 on the SST-2 student)."""
+    import torch
+    from tiny_models import make_tiny_mobilebert
+    from transformers import AutoModelForSequenceClassification
+
+    from pipeline.parity import hf_fixed_logits
+
+    model = AutoModelForSequenceClassification.from_pretrained(make_tiny_mobilebert(tmp_path / "mb")).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():  # random init gives logits near 0: make them count (no LayerNorm here)
+        for mod in model.modules():
+            if isinstance(mod, (torch.nn.Linear, torch.nn.Embedding)):
+                mod.weight.normal_(0.0, 0.12)
+        model.get_input_embeddings().weight[model.config.pad_token_id].normal_(0.0, 1.0)
+    rng = np.random.default_rng(0)
+    n, length = 12, 16
+    ids = np.zeros((n, length), np.int32)
+    mask = np.zeros((n, length), np.int32)
+    for i, k in enumerate(rng.integers(3, length - 1, n)):
+        ids[i, :k] = rng.integers(5, model.config.vocab_size, k)
+        mask[i, :k] = 1
+    inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    full = hf_fixed_logits(model, inputs, batch_size=4, progress=False, trim=False)
+    trimmed = hf_fixed_logits(model, inputs, batch_size=4, progress=False)
+    assert np.abs(full).max() > 0.1  # logits that can show a drift
+    np.testing.assert_allclose(trimmed, full, rtol=0, atol=1e-5)
