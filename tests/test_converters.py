@@ -29,31 +29,14 @@ CAL_TEXTS = [
 
 # -- tiny students --------------------------------------------------------------------------
 
-def _sharpen(model_dir: Path, std: float = 0.2, seed: int = 1) -> None:
-    """With the default init (std 0.02) a tiny random classifier gives the same logits (~0.01)
-    for every input, so a graph that ignores the mask or mangles weights would still "match".
-    Re-draw the weights with std 0.2: logits then vary by O(1) between inputs and attending to
-    padding moves them by O(1), like a trained model."""
-    import torch
-    from transformers import AutoModelForSequenceClassification
-
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for mod in model.modules():
-            if isinstance(mod, (torch.nn.Linear, torch.nn.Embedding)):
-                mod.weight.normal_(0.0, std)
-    model.save_pretrained(model_dir)
-
-
 def make_student(root: Path, kind: str = "bert", **kw) -> Path:
-    from tiny_models import make_tiny_bert, make_tiny_mobilebert
+    from tiny_models import make_tiny_bert, make_tiny_mobilebert, sharpen
 
     if kind == "bert":
         d = make_tiny_bert(root, labels=LABELS, **kw)
     else:
         d = make_tiny_mobilebert(root, **kw)
-    _sharpen(d, std=0.2 if kind == "bert" else 0.12)  # MobileBERT has no LayerNorm: keep it tame
+    sharpen(d, std=0.2 if kind == "bert" else 0.12)  # MobileBERT has no LayerNorm: keep it tame
     (d / "labels.txt").write_text("\n".join(LABELS) + "\n", encoding="utf-8")
     return d
 

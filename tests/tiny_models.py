@@ -75,3 +75,20 @@ def make_tiny_mobilebert(out_dir: str | Path, num_labels: int = 2, seed: int = 0
     model.save_pretrained(out_dir)
     write_tiny_tokenizer(out_dir)
     return out_dir
+
+
+def sharpen(model_dir: Path, std: float = 0.2, seed: int = 1) -> None:
+    """With the default init (std 0.02) a tiny random classifier gives the same logits (~0.01)
+    for every input, so a graph that ignores the mask or mangles weights would still "match".
+    Re-draw the weights with std 0.2: logits then vary by O(1) between inputs and attending to
+    padding moves them by O(1), like a trained model."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, (torch.nn.Linear, torch.nn.Embedding)):
+                mod.weight.normal_(0.0, std)
+    model.save_pretrained(model_dir)
