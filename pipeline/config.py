@@ -59,7 +59,7 @@ class StudentConfig:
     # directory to continue from (e.g. the output of a general-distillation run), or a config.json.
     preset: str = "tinybert-4l-312d"
     overrides: dict = field(default_factory=dict)  # any HF config keys, e.g. {num_hidden_layers: 3}
-    # teacher layers to copy (0-based) for distilbert-style (None = every other) and sliced students
+    # teacher layers to copy (0-based) for distilbert-style (None = every other, ending at the last) and sliced students
     # (None = the layers the uniform layer map pairs with the student's)
     init_layers: Optional[list] = None
     # teacher: word/position/type embeddings start as the teacher's, projected onto their top

@@ -166,7 +166,7 @@ def test_distilbert_method_with_distilbert_style_student(world, tmp_path):
                    "distill.phases=[task-prediction]", "distill.temperature=2.0",
                    "distill.task_prediction.max_steps=6")
     m = run_distillation(cfg, str(world["teacher"]), out, progress=False)
-    assert m["student"]["layers"] == 2 and m["student"]["init_layers"] == [0, 2]
+    assert m["student"]["layers"] == 2 and m["student"]["init_layers"] == [1, 3]
     assert set(log_records(out)[0]) >= {"kl", "ce", "cos"}
     assert not (out / "projections.safetensors").exists()  # same width: no projections
 

@@ -11,7 +11,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from pipeline.config import StudentConfig  # noqa: E402
-from pipeline.distill.students import build_student, every_other_layer  # noqa: E402
+from pipeline.distill.students import build_student  # noqa: E402
 from pipeline.errors import BertEdgeError  # noqa: E402
 
 LABELS = ["negative", "positive"]
@@ -64,27 +64,27 @@ def test_mobilebert_preset_matches_teacher_width(teacher):
     assert wider.config.hidden_size == 64  # then the trainer adds a learned projection
 
 
-def test_distilbert_style_copies_every_other_layer(teacher):
+def test_distilbert_style_copies_every_other_layer_ending_at_the_last(teacher):
     model, info = build_student(StudentConfig(preset="distilbert-style"), teacher.config, LABELS,
                                 init_teacher=teacher)
     assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 48
     assert model.config.hidden_act == "gelu_new"  # teacher's exact gelu replaced
-    assert info.init_layers == [0, 2]
+    assert info.init_layers == [1, 3]  # the layers the uniform map [2, 4] has them imitate
     t_layers = teacher.base_model.encoder.layer
-    for i, src in enumerate([0, 2]):
+    for i, src in enumerate([1, 3]):
         s_sd = model.base_model.encoder.layer[i].state_dict()
         for k, v in t_layers[src].state_dict().items():
             assert torch.equal(s_sd[k], v), (i, src, k)
     assert torch.equal(model.base_model.embeddings.word_embeddings.weight,
                        teacher.base_model.embeddings.word_embeddings.weight)
     assert torch.equal(model.classifier.weight, teacher.classifier.weight)
-    custom, info = build_student(StudentConfig(preset="distilbert-style", init_layers=[1, 3]),
+    custom, info = build_student(StudentConfig(preset="distilbert-style", init_layers=[0, 2]),
                                  teacher.config, LABELS, init_teacher=teacher)
     assert torch.equal(custom.base_model.encoder.layer[1].attention.self.query.weight,
-                       t_layers[3].attention.self.query.weight)
-    assert every_other_layer(12, 6) == [0, 2, 4, 6, 8, 10]
-    assert every_other_layer(6, 3) == [0, 2, 4]
-    assert every_other_layer(5, 2) == [0, 2]
+                       t_layers[2].attention.self.query.weight)
+    with pytest.raises(BertEdgeError, match="cannot be initialized from a 4-layer teacher"):
+        build_student(StudentConfig(preset="distilbert-style", overrides={"num_hidden_layers": 5}),
+                      teacher.config, LABELS, init_teacher=teacher)
 
 
 def test_custom_student_from_overrides_and_config_file(teacher, tmp_path):
@@ -152,6 +152,7 @@ def test_weight_selection_layers_spread_first_and_last():
     assert spread_layers(12, 4) == [2, 5, 8, 11]
     assert spread_layers(6, 6) == list(range(6))
     assert spread_layers(6, 1) == [5]
+    assert spread_layers(6, 3) == [1, 3, 5]  # distilbert-style's default for a 6-layer teacher
 
 
 def test_same_shape_student_sliced_from_teacher_is_the_teacher(teacher):

@@ -37,7 +37,7 @@ PRESETS: dict[str, tuple[str, str, dict]] = {
                         trigram_input=True, hidden_act="relu", hidden_dropout_prob=0.0,
                         attention_probs_dropout_prob=0.1, classifier_activation=False)),
     "distilbert-style": ("distil", "DistilBERT-style: the teacher's architecture with half its layers, "
-                         "initialized from every other teacher layer", {}),
+                         "initialized from every other teacher layer, the last one included", {}),
 }
 
 _COPY_FROM_TEACHER = ("vocab_size", "max_position_embeddings", "type_vocab_size", "pad_token_id",
@@ -93,18 +93,6 @@ def _check_shape(cfg) -> None:
                             f"num_attention_heads {cfg.num_attention_heads}")
     if cfg.num_hidden_layers < 1:
         raise BertEdgeError("student num_hidden_layers must be >= 1")
-
-
-def every_other_layer(teacher_layers: int, student_layers: int) -> list[int]:
-    """Teacher layers (0-based) a DistilBERT-style student copies: 0, 2, 4, ... (stride T // S);
-    for non-divisible depths the indices are spread evenly from the bottom layer."""
-    if student_layers > teacher_layers:
-        raise BertEdgeError(f"distilbert-style student with {student_layers} layers cannot be initialized "
-                            f"from a {teacher_layers}-layer teacher")
-    if teacher_layers % student_layers == 0:
-        stride = teacher_layers // student_layers
-        return [i * stride for i in range(student_layers)]
-    return [(i * teacher_layers) // student_layers for i in range(student_layers)]
 
 
 def check_preset(name: str) -> None:
@@ -233,7 +221,13 @@ def build_student(spec, teacher_config, labels, init_teacher=None, seed: int = 0
     if info.family == "distil":
         if init_teacher is None:
             raise BertEdgeError("distilbert-style students are initialized from a teacher; none loaded")
-        layers = _init_layers(spec, cfg.num_hidden_layers, teacher_config.num_hidden_layers, every_other_layer)
+        if cfg.num_hidden_layers > teacher_config.num_hidden_layers:
+            raise BertEdgeError(f"distilbert-style student with {cfg.num_hidden_layers} layers cannot be "
+                                f"initialized from a {teacher_config.num_hidden_layers}-layer teacher")
+        # every other layer, ending at the last: the layers the uniform layer map has each student
+        # layer imitate (3 of 6 -> [1, 3, 5]), so the copy starts where its intermediate losses
+        # want it and keeps the layer the pooler and classifier read
+        layers = _init_layers(spec, cfg.num_hidden_layers, teacher_config.num_hidden_layers, spread_layers)
         copied = init_from_teacher(model, init_teacher, layers)
         info.init = f"copied from the teacher ({copied} tensors)"
         info.init_layers = layers
