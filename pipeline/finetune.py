@@ -28,7 +28,7 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     from transformers import get_linear_schedule_with_warmup
 
     from pipeline.data.tokenize import TokenizedDataset, make_loader
-    from pipeline.training import epoch_batches, param_groups, steps_per_epoch
+    from pipeline.training import epoch_batches, make_adamw, param_groups, steps_per_epoch
 
     torch.manual_seed(seed)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
@@ -46,7 +46,7 @@ def finetune_teacher(teacher_spec: str, train: LabeledData, dev: LabeledData, ou
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
     eval_every = cfg.eval_every or spe
-    opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.learning_rate)
+    opt = make_adamw(param_groups(model, cfg.weight_decay), cfg.learning_rate)
     sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
     model, opt, sched = accelerator.prepare(model, opt, sched)
 

@@ -232,3 +232,36 @@ def test_mobilebert_embeddings_start_close_to_the_teachers(teacher):
     rand, _ = build_student(StudentConfig(preset="mobilebert", init_embeddings="random"), teacher.config,
                             LABELS, init_teacher=teacher)
     assert closeness(init) > 0.9 > 0.3 > abs(closeness(rand))
+
+
+def test_benchmark_init_compares_which_teacher_layers_a_student_copies(teacher, tmp_path):
+    """scripts/benchmark_init.py --init-layers: one row per layer choice, each a differently
+    initialized student; a choice the teacher cannot give is one error line, exit 2."""
+    import subprocess
+
+    from tiny_models import sharpen, write_tiny_tokenizer
+
+    teacher_dir = tmp_path / "teacher"
+    teacher.save_pretrained(teacher_dir)
+    write_tiny_tokenizer(teacher_dir)
+    sharpen(teacher_dir)
+    words = "good bad movie film fun dull great awful plot acting boring brilliant".split()
+    rows = [f"{words[i % 12]} {words[(i * 5) % 12]} {words[(i * 7) % 12]} film\t{i % 2}" for i in range(40)]
+    dev = tmp_path / "dev.tsv"
+    dev.write_text("sentence\tlabel\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    script = Path(__file__).resolve().parents[1] / "scripts" / "benchmark_init.py"
+    base = [sys.executable, str(script), "--teacher", str(teacher_dir), "--dev", str(dev),
+            "--preset", "distilbert-style"]
+    r = subprocess.run(base + ["--init-layers", "0,2", "--init-layers", "1,3"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    table = {line.split("|")[1].strip(): line.split("|")[3].strip() for line in r.stdout.splitlines()
+             if line.startswith("| sliced")}
+    assert list(table) == ["sliced from teacher layers [0, 2]", "sliced from teacher layers [1, 3]"]
+    assert len(set(table.values())) == 2, table  # agreement with the teacher differs: the layers differ
+    for bad, msg in (("0,9", "error: student.init_layers [0, 9]: need 2 teacher layer indices in 0..3"),
+                     ("0,x", "error: --init-layers takes comma lists of integers")):
+        r = subprocess.run(base + ["--init-layers", bad], capture_output=True, text=True, timeout=300)
+        # the last stderr line (libraries may warn before it), no traceback, no half table
+        assert r.returncode == 2 and r.stderr.splitlines()[-1].startswith(msg), r.stderr
+        assert "Traceback" not in r.stderr and r.stdout == ""
