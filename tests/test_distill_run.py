@@ -287,6 +287,7 @@ def _cli(world, tmp_path, *args):
     (["--teacher", "{teacher}", "--set", "distill.task_prediction.loss_weights={soft_ce: 1, cosine: 1}"],
      "unknown loss 'cosine' (did you mean 'cos'?)"),
     (["--teacher", "/nonexistent/teacher"], "teacher directory not found"),
+    (["--teacher", "minilm"], "the teacher has no classifier head and labels.txt"),  # pretrained, not fine-tuned
     (["--method", "tinybret"], "distill.method 'tinybret' is unknown (did you mean 'tinybert'?)"),
 ])
 def test_bad_inputs_give_one_line_errors(world, tmp_path, capsys, args, msg):
@@ -294,6 +295,16 @@ def test_bad_inputs_give_one_line_errors(world, tmp_path, capsys, args, msg):
     assert _cli(world, tmp_path, *args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and msg in err, err
+
+
+def test_labels_only_student_sliced_from_the_embedded_pretrained_minilm(world, tmp_path, capsys):
+    # the stricter baseline: a student that inherits no task knowledge from a fine-tuned teacher
+    out = tmp_path / "pre"
+    assert _cli(world, tmp_path, "--method", "labels-only", "--teacher", "minilm", "--out", str(out)) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["method"] == "labels-only" and m["student"]["init"].startswith("sliced from the teacher")
+    assert "hidden 384->32" in m["student"]["init"]  # MiniLM-L6-H384, not teacher.model (48 wide)
+    assert json.loads((out / "config.json").read_text())["vocab_size"] == 30522
 
 
 def test_resume_with_changed_settings_is_refused(world, tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from pipeline.commands.common import _yaml_scalar, add_config_arguments, add_data_arguments, config_from_args
+from pipeline.teacher import EMBEDDED, embedded_teacher_dir
 
 HELP = "distill the teacher into a small student (TinyBERT / DistilBERT / MobileBERT / labels-only)"
 DESCRIPTION = (HELP + ". Runs the configured phases (general -> task-intermediate -> task-prediction) "
@@ -17,7 +18,8 @@ DESCRIPTION = (HELP + ". Runs the configured phases (general -> task-intermediat
 def add_arguments(p) -> None:
     p.add_argument("--teacher", metavar="DIR",
                    help="fine-tuned teacher for the task phases (default: teacher.finetuned, else "
-                        "OUTPUT_DIR/teacher if it exists)")
+                        "OUTPUT_DIR/teacher if it exists); with --method labels-only, `minilm` slices "
+                        "the student from the embedded pretrained MiniLM instead")
     p.add_argument("--out", help="output directory for the student (default: OUTPUT_DIR/student)")
     p.add_argument("--student", metavar="PRESET",
                    help="tinybert-4l-312d, tinybert-6l-768d, mobilebert, distilbert-style, or a student "
@@ -94,9 +96,11 @@ def run(args) -> int:
         if (guess / "labels.txt").is_file():
             teacher = str(guess)
             print(f"using the fine-tuned teacher in {guess}")
+    if teacher is not None and teacher in EMBEDDED:
+        teacher = str(embedded_teacher_dir(teacher))  # plan.py refuses it for phases that need a fine-tuned one
     if teacher is not None and not Path(teacher).exists():
         raise BertEdgeError(f"teacher directory not found: {teacher}")
-    if (args.teacher and args.config is None and cfg.data.train == "default"
+    if (args.teacher and args.teacher not in EMBEDDED and args.config is None and cfg.data.train == "default"
             and not _trained_on_default(Path(args.teacher))):
         # a teacher for some task and no data: distilling it on the embedded demo set is never
         # what was meant (its labels may not even match)
