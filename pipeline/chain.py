@@ -101,6 +101,10 @@ def data_hash(spec: Optional[str], split: str) -> str:
 
         name = "unlabeled.txt" if split == "unlabeled" else f"{split}.tsv"
         return dir_hash(default_path(name)) or "default"
+    if spec == "wordnet" or spec.startswith("wordnet:"):  # the package's database directory
+        from pipeline.data.wordnet import DEFAULT_ROOT
+
+        return dir_hash(spec[len("wordnet:"):] or DEFAULT_ROOT) or f"missing:{spec}"
     return dir_hash(spec) or f"missing:{spec}"
 
 

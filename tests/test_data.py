@@ -125,3 +125,44 @@ def test_tokenize_dynamic_and_fixed_padding_truncates(tiny_bert_dir):
     assert batch["input_ids"].shape == (2, 4)  # padded to the longest in the batch, not to 32
     assert ds.collate([ds[2]])["input_ids"].shape == (1, 32)
     assert batch["labels"].tolist() == [1, 0]
+
+
+# WordNet 3.0 data-file lines (the format of Debian's wordnet-base): a license header indented by
+# two spaces, then offset, lexfile, pos, word count in hex, word/lex_id pairs, pointers, | gloss
+_WN_HEADER = "  1 This software and database is being provided to you, the LICENSEE\n"
+_WN = {
+    "data.noun": _WN_HEADER + "09359803 17 n 03 mountain_range 0 range 1 Range 0 001 @ 09287968 n 0000 | "
+                              'a series of hills or mountains; "the valley was between two ranges of hills"  \n',
+    "data.verb": _WN_HEADER + "01835496 38 v 01 travel 0 000 01 + 02 00 | change location; "
+                              '"How fast does your new car go?"  \n',
+    "data.adj": _WN_HEADER + "01382086 00 a 02 big(a) 0 large 0 000 | above average in size  \n",
+    "data.adv": _WN_HEADER + "00002325 02 r 01 slowly 0 000 | without speed  \n",
+}
+
+
+def test_wordnet_glosses_are_one_passage_per_synset(tmp_path):
+    for name, text in _WN.items():
+        w(tmp_path, name, text)
+    assert resolve_unlabeled(f"wordnet:{tmp_path}") == [
+        "mountain range, range: a series of hills or mountains; the valley was between two ranges of hills",
+        "travel: change location; How fast does your new car go?",
+        "big, large: above average in size",  # the (a) position marker is not text
+        "slowly: without speed",
+    ]
+    from pipeline.chain import data_hash
+
+    before = data_hash(f"wordnet:{tmp_path}", "unlabeled")
+    w(tmp_path, "data.adv", _WN_HEADER + "00002325 02 r 01 slowly 0 000 | with little speed  \n")
+    assert data_hash(f"wordnet:{tmp_path}", "unlabeled") != before  # a changed corpus re-runs distill
+
+
+@pytest.mark.parametrize("files, msg", [
+    ({}, "data.noun not found (install Debian's wordnet-base"),
+    ({**_WN, "data.verb": "this is not wordnet | at all\n"}, "data.verb line 1 is not a WordNet data line"),
+])
+def test_wordnet_bad_directories_give_one_line_errors(tmp_path, files, msg):
+    for name, text in files.items():
+        w(tmp_path, name, text)
+    with pytest.raises(BertEdgeError, match=None) as e:
+        resolve_unlabeled(f"wordnet:{tmp_path}")
+    assert msg in str(e.value) and "\n" not in str(e.value)

@@ -21,7 +21,8 @@ def add_data_arguments(p: argparse.ArgumentParser, unlabeled: bool = False) -> N
     g.add_argument("--train", help="training data: a TSV/CSV/JSONL file, 'default', or hf:NAME (data.train)")
     g.add_argument("--dev", help="dev data for evaluation (data.dev)")
     if unlabeled:
-        g.add_argument("--unlabeled", help="passages for general distillation, one per line (data.unlabeled)")
+        g.add_argument("--unlabeled", help="passages for general distillation: a file, one per line, or "
+                       "`wordnet` (Debian wordnet-base glosses) (data.unlabeled)")
     g.add_argument("--text-column", help="text column (default: sentence / sentence1+sentence2 / question+sentence / text)")
     g.add_argument("--label-column", help="label column (default: label)")
     g.add_argument("--max-train-examples", type=int, help="use only the first N training rows")

@@ -45,10 +45,14 @@ def resolve_labeled(spec: str, split: str, data_cfg=None,
 
 
 def resolve_unlabeled(spec: str, data_cfg=None) -> list[str]:
-    """Passages for general distillation: 'default', a .txt file (one per line), or a labeled
-    file whose text column is used."""
+    """Passages for general distillation: 'default', 'wordnet' (or 'wordnet:DIR', Debian's
+    WordNet 3.0 glosses), a .txt file (one per line), or a labeled file whose text column is used."""
     if spec == "default":
         return read_passages(default_path("unlabeled.txt"))
+    if spec == "wordnet" or spec.startswith("wordnet:"):
+        from pipeline.data.wordnet import DEFAULT_ROOT, wordnet_passages
+
+        return wordnet_passages(spec[len("wordnet:"):] or DEFAULT_ROOT)
     return load_texts(spec, getattr(data_cfg, "text_column", None))
 
 
