@@ -7,7 +7,7 @@ STAMP := $(VENV)/.bert-edge-installed
 CONFIG ?= configs/demo.yaml
 JUNIT_JAR := /usr/share/java/junit4.jar
 
-.PHONY: venv demo test pytest java-test java-deps arm-deps arm-env device-check clean
+.PHONY: venv demo test pytest java-test java-deps arm-deps arm-env wordnet-deps device-check clean
 
 $(STAMP): setup.cfg pyproject.toml requirements/constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (bert-edge needs Python 3.11)"; exit 1; }
@@ -33,6 +33,12 @@ java-deps:
 arm-deps:
 	@if ! command -v qemu-aarch64-static >/dev/null && ! command -v qemu-aarch64 >/dev/null; then \
 	  echo "installing qemu-user-static"; apt-get update -qq && apt-get install -y -qq qemu-user-static; fi
+
+# Princeton WordNet 3.0 glosses: the real English general-distillation corpus of `--unlabeled
+# wordnet` (configs/sst2.yaml's MobileBERT recipe reads it).
+wordnet-deps:
+	@if [ ! -f /usr/share/wordnet/data.noun ]; then \
+	  echo "installing wordnet-base"; apt-get update -qq && apt-get install -y -qq wordnet-base; fi
 
 # The arm64 python + aarch64 wheels, cached in build/arm64/ (device-check also builds it on first use).
 arm-env: venv arm-deps

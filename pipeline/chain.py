@@ -110,6 +110,8 @@ def data_hash(spec: Optional[str], split: str) -> str:
 
 # distill settings that change where or how often things are written, not the student
 _NO_EFFECT = ("checkpoint_every", "log_every", "cache_dir", "cache_max_gb", "cache_all_layers")
+# student keys added after records were written: left out while unset, so those records stay reusable
+_ADDED_UNSET = ("init_from",)
 
 
 def _section(obj) -> dict:
@@ -274,11 +276,15 @@ class Chain:
 
             src = resolve(cfg.teacher.model)  # the pretrained teacher of general distillation
             distill = {k: v for k, v in _section(cfg.distill).items() if k not in _NO_EFFECT}
-            inputs = {"student": _section(cfg.student), "distill": distill, "data": data,
+            student = {k: v for k, v in _section(cfg.student).items() if not (k in _ADDED_UNSET and v is None)}
+            inputs = {"student": student, "distill": distill, "data": data,
                       "seed": cfg.seed, "teacher": self.hashes["teacher"],
                       "teacher_model": dir_hash(src.path) if src.is_local else src.path,
                       "train": data_hash(cfg.data.train, "train"), "dev": data_hash(cfg.data.dev, "dev"),
                       "unlabeled": data_hash(cfg.data.unlabeled, "unlabeled")}
+            if cfg.student.init_from:
+                init = resolve(cfg.student.init_from)
+                inputs["init_from"] = dir_hash(init.path) if init.is_local else init.path
         elif stage == "convert":
             inputs = {"convert": _section(cfg.convert), "student": self.hashes["student"],
                       "calibration": [data_hash(cfg.data.train, "train"), data.get("max_train_examples"),

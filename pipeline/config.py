@@ -69,6 +69,10 @@ class StudentConfig:
     # teacher layers, its most important hidden units, head dims and FFN neurons; docs/distillation.md
     # "Initialization"); other students fall back to init_embeddings. random: TinyBERT's random layers.
     init_encoder: str = "teacher"
+    # the model the two above copy from: None = the first phase's teacher (the fine-tuned teacher
+    # for task phases, teacher.model for general); a model (minilm, a directory) to start from it
+    # instead, e.g. the pretrained model, so the student inherits no task knowledge
+    init_from: Optional[str] = None
 
 
 @dataclass

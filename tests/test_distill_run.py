@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -289,6 +290,9 @@ def _cli(world, tmp_path, *args):
     (["--teacher", "/nonexistent/teacher"], "teacher directory not found"),
     (["--teacher", "minilm"], "the teacher has no classifier head and labels.txt"),  # pretrained, not fine-tuned
     (["--method", "tinybret"], "distill.method 'tinybret' is unknown (did you mean 'tinybert'?)"),
+    (["--teacher", "{teacher}", "--set", "student.init_from=/nonexistent/model"], "/nonexistent/model"),
+    (["--teacher", "{teacher}", "--set", "student.init_from=minilm"],  # MiniLM's vocabulary is not the tiny teacher's
+     "student.init_from=minilm: cannot slice the student from it (vocabulary sizes differ)"),
 ])
 def test_bad_inputs_give_one_line_errors(world, tmp_path, capsys, args, msg):
     args = [a.replace("{base}", str(world["base"])).replace("{teacher}", str(world["teacher"])) for a in args]
@@ -305,6 +309,28 @@ def test_labels_only_student_sliced_from_the_embedded_pretrained_minilm(world, t
     assert m["method"] == "labels-only" and m["student"]["init"].startswith("sliced from the teacher")
     assert "hidden 384->32" in m["student"]["init"]  # MiniLM-L6-H384, not teacher.model (48 wide)
     assert json.loads((out / "config.json").read_text())["vocab_size"] == 30522
+
+
+def test_distilled_student_can_start_from_the_pretrained_model(world, tmp_path):
+    # student.init_from: distilled from the fine-tuned teacher, sliced from the pretrained MiniLM
+    # (the same init as the `--teacher minilm` labels-only baseline, so the two compare like for like)
+    from safetensors.torch import load_file
+
+    out = tmp_path / "pre-kd"
+    assert _cli(world, tmp_path, "--teacher", str(world["teacher"]), "--set", f"student.init_from={world['base']}",
+                "--phases", "task-intermediate,task-prediction", "--set", "distill.task_intermediate.learning_rate=1e-12", "--set", "distill.task_prediction.learning_rate=1e-12",
+                "--out", str(out)) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["method"] == "tinybert" and m["student"]["init"].startswith("sliced from the teacher")
+    assert m["student"]["init"].endswith(f"student.init_from={world['base']}")
+    # the student's first layer is a slice of the pretrained base's (values copied, the learning
+    # rate too small to move them), not of the fine-tuned teacher's
+    layer = m["student"]["init_layers"][0]
+    student = load_file(out / "model.safetensors")["bert.encoder.layer.0.attention.self.key.weight"].numpy()
+    key = f"encoder.layer.{layer}.attention.self.key.weight"
+    base = load_file(world["base"] / "model.safetensors")[key].numpy()
+    teacher = load_file(world["teacher"] / "model.safetensors")[f"bert.{key}"].numpy()
+    assert np.isin(student, base).all() and not np.isin(student, teacher).any()
 
 
 def test_resume_with_changed_settings_is_refused(world, tmp_path, monkeypatch):

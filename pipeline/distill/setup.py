@@ -242,7 +242,10 @@ def _build_student(cfg, plan: DistillPlan, teachers: Teachers, phase_teacher: di
     needs_init = cfg.student.preset == "distilbert-style" or (
         "teacher" in (cfg.student.init_embeddings, cfg.student.init_encoder)
         and not Path(cfg.student.preset).expanduser().is_dir())
-    if needs_init and init_teacher is None:
+    if needs_init and cfg.student.init_from:
+        with torch.random.fork_rng(devices=[]):
+            init_teacher, _ = load_base(cfg.student.init_from)
+    elif needs_init and init_teacher is None:
         with torch.random.fork_rng(devices=[]):
             init_teacher, _ = load_base(str(task_dir) if task_dir is not None else cfg.teacher.model)
     student, sinfo = build_student(cfg.student, ref_config, labels, init_teacher=init_teacher, seed=plan.seed)

@@ -212,6 +212,8 @@ def build_student(spec, teacher_config, labels, init_teacher=None, seed: int = 0
             info.init = select_from_teacher(model, init_teacher, layers)
             info.init_layers = layers
             sliced = True
+        elif spec.init_from:  # asked for by name: falling back to random would hide it
+            raise BertEdgeError(f"student.init_from={spec.init_from}: cannot slice the student from it ({why})")
         else:
             info.notes.append(f"layers start random: cannot slice the teacher ({why})")
     if not sliced and info.family in ("bert", "mobilebert", "config") and spec.init_embeddings == "teacher":
@@ -231,6 +233,8 @@ def build_student(spec, teacher_config, labels, init_teacher=None, seed: int = 0
         copied = init_from_teacher(model, init_teacher, layers)
         info.init = f"copied from the teacher ({copied} tensors)"
         info.init_layers = layers
+    if spec.init_from and info.init:
+        info.init += f"; the teacher here: student.init_from={spec.init_from}"
     return model, info
 
 
