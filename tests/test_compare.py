@@ -211,3 +211,14 @@ def test_recommend_fastest_gate_passing_within_points():
     none = [dict(r, shippable=False) for r in rows]
     rec = recommend(none, "real_t1", within=1.0)
     assert rec["gate_passed"] is False and rec["model"] == "onnx" and "no artifact passes" in rec["text"]
+
+
+def test_share_of_teacher_is_not_rounded_up_to_the_gate():
+    # 96.96% fails a 97% gate: the table must not print it as 97.0
+    from pipeline.compare.report import rows
+
+    row = {"student": "mobilebert", "model": "tflite_int8", "runtime": "LiteRT", "quality": 0.8784,
+           "teacher_pct": 96.962, "size_bytes": 7.89e6, "params": 7.33e6, "latency": {"real_t1": 3.6},
+           "convert_seconds": 2.7, "distill_seconds": 4359, "gate": "FAIL", "pareto": False}
+    comp = {"recommendation": {"student": None, "model": None}, "rows": [row], "settings": {"threads": [1]}}
+    assert rows(comp)[0][4] == "96.96"

@@ -45,7 +45,7 @@ def rows(comp: dict) -> list[list[str]]:
     out = []
     for r in comp["rows"]:
         name = r["model"] + (" (recommended)" if (r["student"], r["model"]) == (rec["student"], rec["model"]) else "")
-        out.append([r["student"], name, r["runtime"], _f(r["quality"], ".2f", 100), _f(r["teacher_pct"], ".1f"),
+        out.append([r["student"], name, r["runtime"], _f(r["quality"], ".2f", 100), _f(r["teacher_pct"], ".2f"),
                     _f(r["size_bytes"], ".2f", 1e-6), _params(r["params"]),
                     *[_f(r["latency"].get(k), ".2f") for k in _lat_keys(comp)],
                     _f(r["convert_seconds"], ".1f"), _f(r["distill_seconds"], ".0f"), r["gate"],
