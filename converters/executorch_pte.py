@@ -5,7 +5,7 @@ graph is captured with `torch.export` with a dynamic sequence dimension (1..max_
 it runs at the real length of a text: the runner and the app feed the tokens up to the last
 attention-mask position, no padding.
 
-Before export the student gets three source rewrites, each because XNNPACK would otherwise
+Before export the student gets source rewrites, each because XNNPACK would otherwise
 leave work to ExecuTorch's portable (naive reference) kernels or compute something else:
 - LayerNorm -> the same formula from ops XNNPACK takes (mean and variance as a product with a
   1/H vector, rsqrt, mul, add): the partitioner has no layer_norm, and the portable kernel
@@ -14,6 +14,9 @@ leave work to ExecuTorch's portable (naive reference) kernels or compute somethi
   tanh: the partitioner maps `aten.gelu` to XNNPACK's exact (erf) GELU whatever `approximate`
   says, which moved the fp32 logits by ~1e-2, and `pow(x, 3)` is not delegated.
   Exact GELU stays `aten.gelu` (XNNPACK computes it exactly).
+- MobileBERT's trigram input ([next, token, previous] embeddings through one linear layer) ->
+  the equivalent kernel-3 convolution with the same weights: the Hugging Face code's shifted
+  slices make torch.export guard the dynamic length against 2, a real length here.
 After `to_edge`: views get one `-1` instead of a symbolic size (XNNPACK reshapes take one
 inferred dim, no symbolic ones) and no-op expands (matmul's broadcast to the same shape) go.
 
@@ -94,7 +97,38 @@ def _torch_modules():
             return torch.ops.quantized_decomposed.embedding_byte.default(
                 self.qweight, self.scales, self.zero_points, -128, 127, ids)
 
-    return XnnLayerNorm, TanhGelu, Int8Embedding
+    class ConvTrigramEmbeddings(torch.nn.Module):
+        """MobileBERT's embeddings with the trigram input as the kernel-3 convolution the
+        paper describes: the same weights as `embedding_transformation` over [next, token,
+        previous], without the shifted slices torch.export guards on a dynamic length."""
+
+        def __init__(self, emb):
+            super().__init__()
+            lin = emb.embedding_transformation
+            e = int(emb.embedding_size)
+            w = lin.weight.detach()  # (hidden, 3e): the columns of next, token, previous
+            self.conv = torch.nn.Conv1d(e, w.shape[0], kernel_size=3, padding=1)
+            with torch.no_grad():  # output[t] = W0 x[t-1] + W1 x[t] + W2 x[t+1]
+                self.conv.weight.copy_(torch.stack([w[:, 2 * e:], w[:, e:2 * e], w[:, :e]], dim=2))
+                self.conv.bias.copy_(lin.bias.detach())
+            self.word_embeddings = emb.word_embeddings
+            self.position_embeddings = emb.position_embeddings
+            self.token_type_embeddings = emb.token_type_embeddings
+            self.LayerNorm, self.dropout = emb.LayerNorm, emb.dropout
+            self.register_buffer("position_ids", emb.position_ids, persistent=False)
+
+        def forward(self, input_ids=None, token_type_ids=None, position_ids=None, inputs_embeds=None):
+            seq = input_ids.shape[1]
+            if position_ids is None:
+                position_ids = self.position_ids[:, :seq]
+            if token_type_ids is None:
+                token_type_ids = torch.zeros_like(input_ids)
+            x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
+            x = self.conv(x.transpose(1, 2)).transpose(1, 2)
+            x = x + self.position_embeddings(position_ids) + self.token_type_embeddings(token_type_ids)
+            return self.dropout(self.LayerNorm(x))
+
+    return XnnLayerNorm, TanhGelu, Int8Embedding, ConvTrigramEmbeddings
 
 
 def _is_tanh_gelu(module) -> bool:
@@ -110,8 +144,13 @@ def prepare_for_xnnpack(model, quantize: Optional[str] = None) -> dict:
     """Rewrite `model` in place (see the module doc); returns what was replaced."""
     import torch
 
-    XnnLayerNorm, TanhGelu, Int8Embedding = _torch_modules()
+    XnnLayerNorm, TanhGelu, Int8Embedding, ConvTrigramEmbeddings = _torch_modules()
     counts = {"layer_norm": 0, "tanh_gelu": 0, "int8_embedding": 0, "fp32_embedding": 0}
+    for parent in list(model.modules()):  # first: its tables are then quantized like any other
+        for name, child in list(parent.named_children()):
+            if getattr(child, "trigram_input", False):
+                setattr(parent, name, ConvTrigramEmbeddings(child))
+                counts["trigram_conv"] = counts.get("trigram_conv", 0) + 1
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, torch.nn.LayerNorm):
@@ -216,11 +255,6 @@ def convert_pte(model, path: str | Path, max_seq_length: int, quantize: Optional
 
     from converters.onnx_export import example_inputs, make_wrapper
 
-    if getattr(model.config, "model_type", None) == "mobilebert":
-        # torch.export specializes the trigram embedding's shifted slices on a dynamic length
-        # (guard: seq != 2), and inputs of 1-2 positions are real ([CLS] + trailing context).
-        raise ConversionError(step, "MobileBERT does not export to a real-length .pte yet "
-                                    "(torch.export guards its trigram embedding against length 2)")
     path = Path(path)
     work = copy.deepcopy(model).eval()
     with native_stderr(), warnings.catch_warnings(), torch.no_grad():

@@ -141,3 +141,30 @@ def test_metadata_version_helper_rules():
 
     assert min_parser_version(build(False)) == "1.0.1"
     assert min_parser_version(build(True)) == "1.1.0"
+
+
+def test_mobilebert_trigram_rewrite_is_the_same_function(tmp_path):
+    """The convolution that replaces MobileBERT's shifted-slice trigram input gives the Hugging
+    Face embeddings' output at every length, 1 and 2 included (the lengths torch.export guarded)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from converters.executorch_pte import prepare_for_xnnpack
+    from tiny_models import make_tiny_mobilebert
+
+    model = AutoModelForSequenceClassification.from_pretrained(make_tiny_mobilebert(tmp_path / "mb")).eval()
+    original = model.mobilebert.embeddings
+    with torch.no_grad():  # non-zero bias and weights so a swapped neighbour would show
+        original.embedding_transformation.weight.normal_(0, 0.5)
+        original.embedding_transformation.bias.normal_(0, 0.5)
+    rewritten = torch.nn.Module()
+    rewritten.embeddings = original
+    assert prepare_for_xnnpack(rewritten)["trigram_conv"] == 1
+    gen = torch.Generator().manual_seed(0)
+    for n in (1, 2, 3, 11):
+        ids = torch.randint(5, model.config.vocab_size, (2, n), generator=gen)
+        types = torch.randint(0, 2, (2, n), generator=gen)
+        with torch.no_grad():
+            want = original(input_ids=ids, token_type_ids=types)
+            got = rewritten.embeddings(input_ids=ids, token_type_ids=types)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
