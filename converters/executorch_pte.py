@@ -6,7 +6,8 @@ it runs at the real length of a text: the runner and the app feed the tokens up 
 attention-mask position, no padding.
 
 Before export the student gets source rewrites, each because XNNPACK would otherwise
-leave work to ExecuTorch's portable (naive reference) kernels or compute something else:
+leave work to ExecuTorch's portable (naive reference) kernels or compute something else, or
+torch.export would not take a dynamic length:
 - LayerNorm -> the same formula from ops XNNPACK takes (mean and variance as a product with a
   1/H vector, rsqrt, mul, add): the partitioner has no layer_norm, and the portable kernel
   between every pair of delegate blobs made the fp32 graph several times slower.
@@ -145,12 +146,13 @@ def prepare_for_xnnpack(model, quantize: Optional[str] = None) -> dict:
     import torch
 
     XnnLayerNorm, TanhGelu, Int8Embedding, ConvTrigramEmbeddings = _torch_modules()
-    counts = {"layer_norm": 0, "tanh_gelu": 0, "int8_embedding": 0, "fp32_embedding": 0}
+    counts = {"layer_norm": 0, "tanh_gelu": 0, "int8_embedding": 0, "fp32_embedding": 0,
+              "trigram_conv": 0}
     for parent in list(model.modules()):  # first: its tables are then quantized like any other
         for name, child in list(parent.named_children()):
             if getattr(child, "trigram_input", False):
                 setattr(parent, name, ConvTrigramEmbeddings(child))
-                counts["trigram_conv"] = counts.get("trigram_conv", 0) + 1
+                counts["trigram_conv"] += 1
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, torch.nn.LayerNorm):
