@@ -37,6 +37,7 @@ def wrap(model):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner.eval()
+            self.config = inner.config  # the export wrapper reads the family from it
 
         def forward(self, input_ids, attention_mask, token_type_ids, position_ids,
                     return_dict=False):

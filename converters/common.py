@@ -27,10 +27,6 @@ from converters.backends import ARTIFACTS, BACKENDS, ids  # noqa: E402  (the one
 TFLITE_BACKENDS = ids(format="tflite")
 PTE_BACKENDS = ids(format="pte")
 
-# Model types the converters know how to wrap (3 int inputs, eager attention that takes a
-# prepared additive 4D mask). The distill step builds only these.
-SUPPORTED_MODEL_TYPES = ("bert", "mobilebert")
-
 
 class ConversionError(BertEdgeError):
     """A conversion step failed. `str()` is the one-line user message."""

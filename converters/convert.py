@@ -208,6 +208,7 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
              full_int8_mask_value, metadata: bool = True, qat_steps: int = 0,
              train_threads: int = 1) -> dict:
     from converters import onnx_export, real_length, validate
+    from converters.families import position_offset
     from converters.student import build_length, load_student
 
     user_threads = int(threads) if threads else None
@@ -268,7 +269,9 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         Lb = build_length(cfg, L)
         facts["tflite_build_length"] = Lb
         tf_onnx = work / "graph_bias_static.onnx"
-        positions = onnx_export.static_copy(bias_onnx, tf_onnx, Lb, table_rows=L)
+        first_row = position_offset(cfg)  # RoBERTa-style positions start at padding_idx + 1
+        positions = onnx_export.static_copy(bias_onnx, tf_onnx, Lb, table_rows=L,
+                                             first_row=first_row)
         if positions is None and Lb != L:  # positions folded into constants of length Lb
             raise ConversionError("tflite_graph", f"max_seq_length={L} equals a model width and "
                                                   "the graph has no position-embedding lookup to "
@@ -285,7 +288,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 tf_onnx = work / "graph_bias_tanh_gelu.onnx"
                 onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", step="tflite_graph")
                 onnx_export.simplify_onnx(raw, tf_onnx, step="tflite_graph")
-                positions = onnx_export.static_copy(tf_onnx, tf_onnx, Lb, table_rows=L)
+                positions = onnx_export.static_copy(tf_onnx, tf_onnx, Lb, table_rows=L,
+                                                    first_row=first_row)
                 # Each conversion is checked against the model it converts (the tanh-GELU
                 # student); what the approximation itself costs is reported separately.
                 vset_tf = dataclasses.replace(vset)
@@ -297,6 +301,12 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                         vset_tf.reference.argmax(1) == vset.reference.argmax(1))),
                 }
             run.say(f"tflite_graph: approximate_gelu: {n} exact GELU(s) -> tanh GELU")
+        # Every GELU as one op: exact GELU's Erf has no TFLite builtin (it would be FlexErf)
+        from converters import int8_graph
+
+        fused = tf_onnx.with_name(tf_onnx.stem + "_gelu.onnx")
+        facts["gelu_fused"] = int8_graph.fuse_gelu(tf_onnx, fused)
+        tf_onnx = fused
         onnx_export.check_tflite_lowerable(onnx_export.onnx_op_counts(tf_onnx), "tflite_graph")
         if user_threads:
             _tf_threads(user_threads)
@@ -381,7 +391,8 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                     onnx_export.simplify_onnx(work / "graph_bias_int8_src_raw.onnx", src_onnx,
                                               step=backend)
                     # embeddings stay frozen in QAT: `positions` still holds
-                    onnx_export.static_copy(src_onnx, src_onnx, Lb, step=backend, table_rows=L)
+                    onnx_export.static_copy(src_onnx, src_onnx, Lb, step=backend, table_rows=L,
+                                            first_row=first_row)
                 # Its own graph: LayerNorm and GELU in forms that int8 can hold (int8_graph.py)
                 int8_onnx = work / "graph_bias_int8.onnx"
                 rewritten = int8_graph.rewrite_for_full_int8(src_onnx, int8_onnx)
@@ -404,11 +415,13 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
                 # MediaPipe/Task Library metadata + a softmax `probabilities` output, written
                 # BEFORE validation so validation and parity check the file that ships.
                 tm = time.perf_counter()
-                data = tflite_metadata.add_metadata(data, student.tokenizer, student.labels,
-                                                    name=md_name, version=md_version,
-                                                    vocab_file=model_dir / "vocab.txt")
+                data, md_tok = tflite_metadata.add_metadata(
+                    data, student.tokenizer, student.labels, name=md_name, version=md_version,
+                    vocab_file=model_dir / "vocab.txt", model_dir=model_dir)
                 extra["metadata"] = {"writer": "mediapipe " + md_writer, "name": md_name,
                                      "version": md_version,
+                                     "tokenizer": md_tok["mediapipe"],
+                                     **({"no_tokenizer": md_tok["why"]} if "why" in md_tok else {}),
                                      "outputs": [tflite_metadata.PROBS_NAME, "logits"],
                                      "seconds": round(time.perf_counter() - tm, 3)}
             cand = work / ARTIFACTS[backend]

@@ -263,7 +263,8 @@ def convert_pte(model, path: str | Path, max_seq_length: int, quantize: Optional
         warnings.simplefilter("ignore")
         try:
             rewrites = prepare_for_xnnpack(work, quantize)
-            wrapper = make_wrapper(work, mask_input="int", positions_from_input=False)
+            wrapper = make_wrapper(work, mask_input="int", positions_from_input=False,
+                                   tie_unused_inputs=False)
             args = example_inputs(max_seq_length, "int")
             seq = torch.export.Dim("seq", min=MIN_SEQ, max=max_seq_length)
             exported = torch.export.export(wrapper, args, dynamic_shapes=({1: seq},) * 3,

@@ -1,23 +1,25 @@
-"""ONNX rewrites that let a BERT-family graph survive full-integer int8 in TFLite.
+"""ONNX rewrites of a BERT-family graph before onnx2tf: GELU as one op for every TFLite file,
+LayerNorm in an int8-friendly form for full int8.
 
-Full int8 gives every op output one int8 scale and zero point. Two ops of the exported graph
-cannot live with that (per-tensor error vs the fp32 TFLite of the same graph,
-scripts/diagnose_full_int8.py):
+GELU, both forms, becomes one ONNX `Gelu` (opset 20), which onnx2tf writes as `tf.nn.gelu` and
+the TFLite converter as its GELU builtin (XNNPACK delegates it; the int8 kernel is a lookup
+table, exact to the output step):
+- exact GELU, `0.5*x*(1 + erf(x/sqrt(2)))` (hidden_act 'gelu': every hub BERT, DistilBERT,
+  ELECTRA, RoBERTa, MiniLM): Erf has no TFLite builtin and would otherwise become FlexErf, which
+  no stock runtime has. `fuse_gelu` does this for every TFLite file.
+- tanh-GELU as eight elementwise ops (x^3 alone spans thousands under full int8).
 
-- LayerNorm as onnx2tf writes it (mean, SquaredDifference, mean, Rsqrt, ...): the squared
-  deviations are quantized with one scale set by the rare large ones, so for most tokens every
-  square rounds to 0 and the variance - and the normalization - is wrong (30% relative error
-  after the embedding LayerNorm of a 4L-312D student). Rewritten as
-  `unit = d / sqrt(sum(d*d))` with `d = x - mean(x)` on rows of width H, then
-  `unit * (gamma * sqrt(H)) + beta`: the same function (LayerNorm's epsilon, 1e-12 in BERT,
-  is dropped), and TFLite fuses the first part into its L2_NORMALIZATION op, which sums the
-  squares of the int8 inputs exactly in int32.
-- tanh-GELU as eight elementwise ops (x^3 alone spans thousands): rewritten as one ONNX `Gelu`
-  (approximate="tanh", opset 20), which onnx2tf and TFLite turn into the GELU builtin; its int8
-  kernel is a lookup table, exact to the output step.
+Full int8 gives every op output one int8 scale and zero point. LayerNorm as onnx2tf writes it
+(mean, SquaredDifference, mean, Rsqrt, ...) cannot live with that: the squared deviations are
+quantized with one scale set by the rare large ones, so for most tokens every square rounds to 0
+and the variance - and the normalization - is wrong (30% relative error after the embedding
+LayerNorm of a 4L-312D student; scripts/diagnose_full_int8.py). Rewritten as
+`unit = d / sqrt(sum(d*d))` with `d = x - mean(x)` on rows of width H, then
+`unit * (gamma * sqrt(H)) + beta`: the same function (LayerNorm's epsilon, 1e-12 in BERT, is
+dropped), and TFLite fuses the first part into its L2_NORMALIZATION op, which sums the squares
+of the int8 inputs exactly in int32.
 
-The float function is unchanged (tests/test_int8_graph.py checks it in onnxruntime); only the
-graph that full int8 is converted from is rewritten.
+The float function is unchanged (tests/test_int8_graph.py checks it in onnxruntime).
 """
 from __future__ import annotations
 
@@ -26,13 +28,19 @@ from pathlib import Path
 import numpy as np
 
 GELU_OPSET = 20  # first opset with the Gelu operator
-_GELU_CONSTANTS = {"cube": 3.0, "coeff": 0.044715, "scale": 0.7978845608, "one": 1.0, "half": 0.5}
+_GELU_CONSTANTS = {"cube": 3.0, "coeff": 0.044715, "scale": 0.7978845608, "one": 1.0, "half": 0.5,
+                   "sqrt2": 1.4142135624, "inv_sqrt2": 0.7071067812}
 
 
-def rewrite_for_full_int8(src: str | Path, dst: str | Path) -> dict:
-    """Write `src` with LayerNorm and tanh-GELU rewritten (see the module docstring) to `dst`;
-    returns how many of each were rewritten. Needs static shapes on the LayerNorm inputs
-    (the [1, L] graph that onnx2tf gets, onnx_export.static_copy)."""
+def fuse_gelu(src: str | Path, dst: str | Path) -> dict:
+    """Write `src` with every GELU (exact and tanh) as one `Gelu` op to `dst`; counts."""
+    return rewrite_for_full_int8(src, dst, layernorm=False)
+
+
+def rewrite_for_full_int8(src: str | Path, dst: str | Path, layernorm: bool = True) -> dict:
+    """Write `src` with LayerNorm (unless layernorm=False) and GELU rewritten (see the module
+    docstring) to `dst`; returns how many of each were rewritten. Needs static shapes on the
+    LayerNorm inputs (the [1, L] graph that onnx2tf gets, onnx_export.static_copy)."""
     import onnx
     from onnx import helper
 
@@ -46,16 +54,18 @@ def rewrite_for_full_int8(src: str | Path, dst: str | Path) -> dict:
     # stable).
     replaced: dict = {}  # node replaced -> the new nodes written in its place
     dropped: set = set()  # nodes removed without replacement
-    counts = {"layernorm": 0, "gelu": 0}
-    for match in _gelu_matches(g, consts):
-        x, last, nodes = match
-        replaced[last.output[0]] = [helper.make_node("Gelu", [x], [last.output[0]], approximate="tanh",
-                                               name=f"{last.name or last.output[0]}_gelu")]
-        dropped.update(n.output[0] for n in nodes if n.output[0] != last.output[0])
-        counts["gelu"] += 1
+    counts = {"layernorm": 0, "gelu": 0, "exact_gelu": 0}
+    for kind, matches in (("gelu", _gelu_matches(g, consts)),
+                          ("exact_gelu", _exact_gelu_matches(g, consts))):
+        for x, last, nodes in matches:
+            replaced[last.output[0]] = [helper.make_node(
+                "Gelu", [x], [last.output[0]], approximate="tanh" if kind == "gelu" else "none",
+                name=f"{last.name or last.output[0]}_gelu")]
+            dropped.update(n.output[0] for n in nodes if n.output[0] != last.output[0])
+            counts[kind] += 1
     shapes = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
               for vi in list(g.value_info) + list(g.input) + list(g.output)}
-    for node in [n for n in g.node if n.op_type == "LayerNormalization"]:
+    for node in [n for n in g.node if layernorm and n.op_type == "LayerNormalization"]:
         new = _layernorm_as_l2(g, node, consts, shapes.get(node.input[0]))
         if new:
             replaced[node.output[0]] = new
@@ -126,6 +136,57 @@ def _gelu_matches(g, consts: dict):
         except (LookupError, StopIteration):
             continue
         yield x, last, (pow_, m1, a, m2, t, a1, last, half)
+
+
+def _exact_gelu_matches(g, consts: dict):
+    """(x, last node, all nodes) of each `(x * (1 + erf(x / sqrt(2)))) * 0.5` chain (or with
+    `x * 0.7071` for the division, or 0.5 applied to x first), as torch exports exact GELU."""
+    consumers: dict = {}
+    for n in g.node:
+        for x in n.input:
+            consumers.setdefault(x, []).append(n)
+    producer = {o: n for n in g.node for o in n.output}
+    c = _GELU_CONSTANTS
+
+    def has(node, value):
+        return any(_scalar(consts, i, value) for i in node.input)
+
+    def single_user(name):
+        users = consumers.get(name, [])
+        if len(users) != 1:
+            raise LookupError
+        return users[0]
+
+    for erf in [n for n in g.node if n.op_type == "Erf"]:
+        try:
+            scale = producer.get(erf.input[0])
+            if scale is None or not ((scale.op_type == "Div" and _scalar(consts, scale.input[1], c["sqrt2"]))
+                                     or (scale.op_type == "Mul" and has(scale, c["inv_sqrt2"]))):
+                continue
+            x = next(i for i in scale.input if i not in consts)
+            add = single_user(erf.output[0])
+            if add.op_type != "Add" or not has(add, c["one"]):
+                continue
+            m1 = single_user(add.output[0])
+            if m1.op_type != "Mul":
+                continue
+            other = next(i for i in m1.input if i != add.output[0])
+            chain = [scale, erf, add, m1]
+            if other == x:  # (x * (1 + erf)) * 0.5
+                last = single_user(m1.output[0])
+                if last.op_type != "Mul" or not has(last, c["half"]):
+                    continue
+                chain.append(last)
+            else:  # (0.5 * x) * (1 + erf)
+                half = producer.get(other)
+                if half is None or half.op_type != "Mul" or x not in half.input or \
+                        not has(half, c["half"]) or len(consumers.get(half.output[0], [])) != 1:
+                    continue
+                last = m1
+                chain.append(half)
+        except (LookupError, StopIteration):
+            continue
+        yield x, last, tuple(chain)
 
 
 def _layernorm_as_l2(g, node, consts: dict, shape) -> list:

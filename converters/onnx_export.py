@@ -27,13 +27,15 @@ OPSET = 17
 
 # ONNX ops that onnx2tf can only lower to TensorFlow Select (Flex) ops, with the usual cause.
 FLEX_ONLY_ONNX_OPS = {
-    "Erf": "exact GELU (hidden_act='gelu'); use hidden_act='gelu_new' (tanh GELU) for the "
-           "student, or convert with approximate_gelu=True / --approximate-gelu",
+    # Exact GELU's Erf is fused into the GELU builtin (int8_graph.fuse_gelu); one left over is
+    # an erf in some other formula.
+    "Erf": "an erf outside the exact-GELU pattern 0.5*x*(1+erf(x/sqrt(2))); convert with "
+           "approximate_gelu=True / --approximate-gelu if it is a GELU variant",
 }
 
 
 def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE,
-                 positions_from_input: bool = True):
+                 positions_from_input: bool = True, tie_unused_inputs: bool = True):
     """nn.Module(input_ids, attention_mask, token_type_ids) -> logits for export/tracing.
 
     mask_input='int': attention_mask is the 0/1 int mask of the contract.
@@ -41,13 +43,27 @@ def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE,
     graph handed to onnx2tf; the TF signature computes it from the int mask).
     positions_from_input=False: the model derives position ids from the sequence length itself
     (torch.export keeps that symbolic; a cumsum would run outside ExecuTorch's XNNPACK).
+    tie_unused_inputs: a family without token types (DistilBERT) adds `0 * token_type_ids` to
+    the ids so the ONNX exporter keeps the contract's third input (it drops unused inputs);
+    torch.export and tracing keep every argument anyway, so the .pte path turns it off (an int
+    add would run outside XNNPACK).
     """
     import torch
+
+    from converters.families import REGISTRY, position_offset
+
+    fam = REGISTRY[model.config.model_type]
+    first_position = position_offset(model.config)
 
     class ExportWrapper(torch.nn.Module):
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
+            if not positions_from_input and first_position:
+                # RoBERTa-style: HF would count positions with cumsum over `ids != pad`, which
+                # runs outside XNNPACK; a slice of a constant row is shape glue, like BERT's.
+                rows = torch.arange(first_position, int(model.config.max_position_embeddings))[None, :]
+                self.register_buffer("position_rows", rows, persistent=False)
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             if mask_input == "bias":
@@ -55,13 +71,26 @@ def make_wrapper(model, mask_input: str = "int", mask_value: float = MASK_VALUE,
             else:
                 bias = (1.0 - attention_mask.to(torch.float32)) * mask_value
             ids = input_ids.to(torch.long)
-            # 0..seq-1 without a Shape op (see the module docstring)
-            positions = torch.cumsum(ids * 0 + 1, dim=1) - 1 if positions_from_input else None
+            types = token_type_ids.to(torch.long)
+            kwargs = {}
+            if fam.token_types:
+                kwargs["token_type_ids"] = types
+            elif tie_unused_inputs:
+                # The contract's third input stays in every graph (runtimes and the app feed
+                # three); a family without token types adds 0 * types, which no exporter folds.
+                ids = ids + types * 0
+            # first_position + 0..seq-1 without a Shape op (see the module docstring); HF derives
+            # RoBERTa's from the padding (padding_idx + 1 + ...), equal on every real position.
+            if positions_from_input:
+                positions = torch.cumsum(ids * 0 + 1, dim=1) - 1 + first_position
+            elif first_position:
+                positions = self.position_rows[:, :ids.shape[1]]  # no symbolic add: no prim op
+            else:
+                positions = None  # the model slices its own position_ids buffer
             out = self.inner(input_ids=ids,
                              attention_mask=bias[:, None, None, :],
-                             token_type_ids=token_type_ids.to(torch.long),
                              position_ids=positions,
-                             return_dict=False)
+                             return_dict=False, **kwargs)
             return out[0]
 
     return ExportWrapper(model).eval()  # eval() on the wrapper too: no captured Dropout
@@ -87,7 +116,7 @@ def example_inputs(max_seq_length: int, mask_input: str = "int"):
     import torch
 
     ids = torch.zeros(1, max_seq_length, dtype=torch.int32)
-    ids[0, 0], ids[0, 1] = 101, 102
+    ids[0, 0], ids[0, 1] = 2, 3  # values do not matter to tracing; small: any vocabulary has them
     mask = torch.zeros(1, max_seq_length, dtype=torch.int32)
     mask[0, :2] = 1
     if mask_input == "bias":
@@ -142,7 +171,8 @@ POSITION_ROWS = "position_rows"
 
 
 def static_copy(src: str | Path, dst: str | Path, max_seq_length: int,
-                step: str = "tflite_graph", table_rows: Optional[int] = None) -> Optional[np.ndarray]:
+                step: str = "tflite_graph", table_rows: Optional[int] = None,
+                first_row: int = 0) -> Optional[np.ndarray]:
     """The graph for onnx2tf: inputs fixed at [1, max_seq_length] (onnx2tf guesses tensor
     layouts from static shapes; tflite.py makes the length dynamic again after conversion),
     simplified again so every Shape-derived value folds to a constant.
@@ -154,7 +184,9 @@ def static_copy(src: str | Path, dst: str | Path, max_seq_length: int,
     moved by 0.6. A slice of a float constant is not quantized, and is exactly what a
     fixed-length graph had (there onnxsim folded the lookup into a constant). `table_rows`
     (default max_seq_length): rows of the table returned, when the graph is built at another
-    length than the file's longest input (student.build_length)."""
+    length than the file's longest input (student.build_length). `first_row`: the first position
+    id (families.position_offset: RoBERTa-style tables start at padding_idx + 1), so row i of the
+    returned table is the embedding of the i-th token."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -172,7 +204,8 @@ def static_copy(src: str | Path, dst: str | Path, max_seq_length: int,
         if node.op_type == "Gather" and node.input[0].endswith("position_embeddings.weight") \
                 and node.input[0] in inits and table is None:
             # Only the first rows up to the file's longest input are ever read: no more are kept.
-            table = numpy_helper.to_array(inits[node.input[0]])[:table_rows or L].astype(np.float32)
+            table = numpy_helper.to_array(inits[node.input[0]])[
+                first_row:first_row + (table_rows or L)].astype(np.float32)
             g.node.remove(node)
             rows = node.output[0]
             for other in g.node:  # consumers read the new input under its own name

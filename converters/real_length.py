@@ -19,7 +19,10 @@ KEY = "bert_edge_sequence"  # ONNX metadata_props key / TFLite metadata name / .
 
 def trailing_context(model_type: Optional[str]) -> int:
     """Padded positions after the last real token that the float model reads."""
-    return 1 if model_type == "mobilebert" else 0
+    from converters.families import REGISTRY
+
+    fam = REGISTRY.get(model_type or "")
+    return fam.trailing_context if fam else 0
 
 
 def contract(max_seq_length: int, context: int) -> dict:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from converters.common import SUPPORTED_MODEL_TYPES, ConversionError
+from converters.common import ConversionError
+from converters.families import family, max_real_length
 from converters.errors import BertEdgeError
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -34,6 +35,39 @@ class Student:
         return len(self.labels)
 
 
+def looks_like_hub_id(spec: str) -> bool:
+    """`name` or `org/name` that is not a path on disk (a hub repository id)."""
+    spec = str(spec)
+    return (not Path(spec).expanduser().exists() and not spec.startswith((".", "/", "~"))
+            and not spec.endswith("/") and spec.count("/") <= 1 and bool(spec.strip()))
+
+
+def resolve_model(spec: str | Path) -> Path:
+    """A local model directory as is; a hub id (`distilbert-base-uncased-finetuned-sst-2-english`)
+    downloaded once into the Hugging Face cache with `snapshot_download` and that snapshot's
+    directory returned. Offline (HF_HUB_OFFLINE=1, or no network): one line that says so and
+    names the path form."""
+    if not looks_like_hub_id(str(spec)):
+        return Path(spec).expanduser()
+    import os
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    hint = (f"download it where you have network (`hf download {spec} --local-dir DIR`) and pass "
+            "--model DIR")
+    if offline:
+        raise ConversionError("load", f"'{spec}' is not a local directory and looks like a hub id, "
+                                      f"but HF_HUB_OFFLINE is set: {hint}")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(str(spec), allow_patterns=[
+            "*.json", "*.safetensors", "*.txt", "*.model", "*.bin"]))
+    except Exception as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConversionError("load", f"cannot fetch '{spec}' from the Hugging Face hub "
+                                      f"({type(e).__name__}: {first}); {hint}") from None
+
+
 def read_config(model_dir: str | Path) -> dict:
     """config.json of a model directory, with one-line errors for the usual mistakes."""
     path = Path(model_dir)
@@ -51,13 +85,8 @@ def read_config(model_dir: str | Path) -> dict:
         raise ConversionError("load", f"{cfg_file}: corrupt config.json ({e})") from None
     if not isinstance(cfg, dict):
         raise ConversionError("load", f"{cfg_file}: corrupt config.json (not a JSON object)")
-    model_type = cfg.get("model_type")
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        archs = ",".join(cfg.get("architectures") or []) or "?"
-        raise ConversionError(
-            "load", f"{path}: unsupported architecture {archs} (model_type '{model_type}'); "
-                    f"the converters handle {', '.join(SUPPORTED_MODEL_TYPES)} sequence classifiers",
-            op=str(model_type))
+    family(cfg.get("model_type"), where=str(path),
+           archs=",".join(cfg.get("architectures") or []) or "?")
     if not any((path / w).is_file() for w in WEIGHT_FILES):
         raise ConversionError("load", f"{path}: no weights file (model.safetensors or pytorch_model.bin)")
     return cfg
@@ -66,21 +95,23 @@ def read_config(model_dir: str | Path) -> dict:
 def check_max_seq_length(cfg: dict, max_seq_length: int) -> None:
     if not isinstance(max_seq_length, int) or max_seq_length < 2:
         raise ConversionError("load", f"max_seq_length must be an integer >= 2, got {max_seq_length!r}")
-    max_pos = cfg.get("max_position_embeddings")
-    if max_pos and max_seq_length > max_pos:
-        raise ConversionError("load", f"max_seq_length {max_seq_length} is larger than the "
-                                      f"model's max_position_embeddings {max_pos}")
+    longest = max_real_length(cfg)
+    if longest and max_seq_length > longest:
+        raise ConversionError("load", f"max_seq_length {max_seq_length} is longer than the "
+                                      f"{longest} positions the model's position table holds "
+                                      f"(max_position_embeddings "
+                                      f"{cfg.get('max_position_embeddings')})")
 
 
 def width_clashes(cfg: dict, max_seq_length: int) -> list[str]:
     """Config widths equal to max_seq_length. onnx2tf guesses tensor layouts from dimension
     sizes and was seen to produce silently wrong graphs when the sequence length equals a model
     width; the TFLite graph is built at another length then (build_length)."""
-    keys = ("hidden_size", "intermediate_size", "embedding_size", "intra_bottleneck_size",
-            "true_hidden_size", "num_labels")
-    found = [f"{k}={cfg[k]}" for k in keys if isinstance(cfg.get(k), int) and cfg[k] == max_seq_length]
-    heads = cfg.get("num_attention_heads")
-    hidden = cfg.get("true_hidden_size") if cfg.get("model_type") == "mobilebert" else cfg.get("hidden_size")
+    fam = family(cfg.get("model_type"))
+    found = [f"{k}={cfg[k]}" for k in fam.width_keys
+             if isinstance(cfg.get(k), int) and cfg[k] == max_seq_length]
+    heads = cfg.get("num_attention_heads", cfg.get("n_heads"))
+    hidden = cfg.get(fam.head_width_key)
     if isinstance(heads, int) and isinstance(hidden, int) and heads and hidden // heads == max_seq_length:
         found.append(f"head_dim={hidden // heads}")
     return found

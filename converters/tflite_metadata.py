@@ -205,31 +205,79 @@ def add_probabilities_output(data: bytes) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
+# SentencePiece model files as hub repositories name them (XLM-R, ALBERT, T5-style).
+SENTENCEPIECE_FILES = ("sentencepiece.bpe.model", "spiece.model", "sentencepiece.model")
+
+
+def mediapipe_tokenizer(tokenizer, model_dir: Optional[Path] = None) -> dict:
+    """Which tokenizer MediaPipe's TextClassifier can run for this model, from the tokenizer's
+    own family (converters/families.tokenizer_kind): {"kind", "mediapipe": "bert" |
+    "sentencepiece" | None, "file" (the SentencePiece model), "why" (when None)}."""
+    from converters.families import tokenizer_kind
+
+    kind = tokenizer_kind(tokenizer)
+    if kind == "wordpiece":
+        return {"kind": kind, "mediapipe": "bert"}
+    if kind == "unigram":
+        spm = next((Path(model_dir) / f for f in SENTENCEPIECE_FILES
+                    if model_dir is not None and (Path(model_dir) / f).is_file()), None)
+        vocab = tokenizer.get_vocab()
+        if spm is not None and "[CLS]" in vocab and "[SEP]" in vocab:
+            return {"kind": kind, "mediapipe": "sentencepiece", "file": str(spm)}
+        if spm is not None:
+            # MediaPipe's BERT preprocessor frames every text as [CLS] ... [SEP] by those names:
+            # on an XLM-R-style model (<s> ... </s>) each text got other ids (measured: every
+            # score off, by up to 0.08 on a tiny model), so no tokenizer goes in.
+            return {"kind": kind, "mediapipe": None,
+                    "why": "a SentencePiece model without [CLS]/[SEP] pieces (XLM-R style <s> A "
+                           "</s>): MediaPipe's BERT preprocessor adds [CLS] and [SEP] by name"}
+        return {"kind": kind, "mediapipe": None,
+                "why": "a SentencePiece tokenizer without its .model file (only tokenizer.json): "
+                       "MediaPipe's SentencePiece tokenizer reads the .model file; put "
+                       f"{' or '.join(SENTENCEPIECE_FILES[:2])} in the model directory"}
+    if kind == "bpe":
+        return {"kind": kind, "mediapipe": None,
+                "why": "byte-level BPE (RoBERTa family): MediaPipe Tasks has no BPE tokenizer; "
+                       "run the file with LiteRT and the app's Java BPE tokenizer"}
+    return {"kind": kind, "mediapipe": None, "why": "a tokenizer MediaPipe has no reader for"}
+
+
 def add_metadata(data: bytes, tokenizer, labels: Sequence[str], name: str, version: str,
-                 description: Optional[str] = None, vocab_file: Optional[Path] = None) -> bytes:
+                 description: Optional[str] = None, vocab_file: Optional[Path] = None,
+                 model_dir: Optional[Path] = None) -> tuple[bytes, dict]:
     """`data` (a .tflite with inputs input_ids/attention_mask/token_type_ids and output logits)
-    with a `probabilities` output and MediaPipe/Task Library Model Metadata: BERT tokenizer
-    (vocab.txt), labels (for both outputs), model name, version and description."""
+    with a `probabilities` output and MediaPipe/Task Library Model Metadata: the tokenizer
+    MediaPipe can run for it (WordPiece vocab.txt or the SentencePiece model; none for BPE),
+    labels (for both outputs), model name, version and description. Returns the bytes and
+    `mediapipe_tokenizer`'s answer (what went in, or why no tokenizer did)."""
     why = writer_available()
     if why:
         raise ConversionError("metadata", f"MediaPipe's metadata writer is not available ({why}); "
                                           "install mediapipe (make venv does)")
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_info, metadata_writer
 
+    tok = mediapipe_tokenizer(tokenizer, model_dir)
     data = add_probabilities_output(data)
     with tempfile.TemporaryDirectory(prefix="bert-edge-md-") as tmp:
-        vocab = Path(tmp) / "vocab.txt"
-        if vocab_file is not None and Path(vocab_file).is_file():
-            vocab.write_bytes(Path(vocab_file).read_bytes())
-        else:
-            vocab.write_text(vocab_text(tokenizer), encoding="utf-8")
         try:
             w = metadata_writer.MetadataWriter.create(bytearray(data))
             w._general_md = metadata_info.GeneralMd(  # add_general_info() has no version field
                 name=name, version=version, author="bert-edge",
                 description=description or MODEL_DESCRIPTION.format(labels=", ".join(labels)))
             ids, mask, types = INPUT_NAMES
-            w.add_bert_text_input(metadata_writer.BertTokenizer(str(vocab)), ids, mask, types)
+            if tok["mediapipe"] == "bert":
+                vocab = Path(tmp) / "vocab.txt"
+                if vocab_file is not None and Path(vocab_file).is_file():
+                    vocab.write_bytes(Path(vocab_file).read_bytes())
+                else:
+                    vocab.write_text(vocab_text(tokenizer), encoding="utf-8")
+                w.add_bert_text_input(metadata_writer.BertTokenizer(str(vocab)), ids, mask, types)
+            elif tok["mediapipe"] == "sentencepiece":
+                w.add_bert_text_input(metadata_writer.SentencePieceTokenizer(tok["file"]),
+                                      ids, mask, types)
+            else:  # token ids in, no tokenizer: MediaPipe refuses the file instead of guessing
+                for n in INPUT_NAMES:
+                    w.add_feature_input(name=n, description="int32 token ids / mask / types")
             for head, what in ((PROBS_NAME, "Probability of each label (softmax of logits)."),
                                (OUTPUT_NAME, "Raw logits (the project's parity contract).")):
                 w.add_classification_output(metadata_writer.Labels().add(list(labels)),
@@ -240,7 +288,7 @@ def add_metadata(data: bytes, tokenizer, labels: Sequence[str], name: str, versi
         except Exception as e:
             raise ConversionError("metadata", f"MediaPipe's metadata writer failed: "
                                               f"{type(e).__name__}: {e}") from e
-    return bytes(out)
+    return bytes(out), tok
 
 
 def read_metadata(path_or_bytes) -> dict:
@@ -268,6 +316,9 @@ def read_metadata(path_or_bytes) -> dict:
 
     vocab = next((lines(b) for n, b in files.items() if "vocab" in n), None)
     labels = next((lines(b) for n, b in files.items() if "label" in n), None)
+    units = [u.get("options_type") for u in sg.get("input_process_units") or []]
+    tokenizer = ("bert" if "BertTokenizerOptions" in units else
+                 "sentencepiece" if "SentencePieceTokenizerOptions" in units else None)
     return {"json": md, "files": files, "name": md.get("name"), "version": md.get("version"),
             "inputs": names("input_tensor_metadata"), "outputs": names("output_tensor_metadata"),
-            "vocab": vocab, "labels": labels}
+            "vocab": vocab, "labels": labels, "tokenizer": tokenizer}

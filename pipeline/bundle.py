@@ -26,7 +26,12 @@ from pipeline.parity import ARTIFACTS, FP32_BACKENDS, check_replaceable, read_pa
 from converters.backends import REGISTRY, ids
 from converters.files import sha256_file
 
+# 1: WordPiece (vocab.txt). 2: the tokenizer named by "tokenizer" (byte-level BPE or
+# SentencePiece Unigram from tokenizer.json): an app that reads only version 1 refuses it in one
+# line instead of tokenizing with the wrong algorithm. WordPiece bundles stay version 1 (they
+# also carry "tokenizer"), so old apps keep loading them.
 FORMAT_VERSION = 1
+FORMAT_VERSION_TOKENIZER_JSON = 2
 BUNDLABLE = ids(bundlable=True)  # what the app runs
 # One mixed-case, accented, punctuated text: the app's tokenizer must lower-case, strip accents
 # and split punctuation exactly like the host's.
@@ -209,6 +214,12 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
     labels = model_labels(student_dir)
     tok = load_tokenizer(student_dir)
     flags = tokenizer_flags(tok)
+    from converters.families import tokenizer_kind
+
+    tok_kind = tokenizer_kind(tok)
+    if tok_kind not in ("wordpiece", "bpe", "unigram"):
+        raise BertEdgeError(f"bundle: {student_dir}: the app's tokenizers are WordPiece, byte-level "
+                            f"BPE and SentencePiece Unigram; this tokenizer is {tok_kind}")
 
     if texts is None:
         from pipeline.parity import load_eval_set
@@ -251,7 +262,7 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
             models[-1]["mediapipe"] = {k: mp.get(k) for k in ("ready", "agreement_litert",
                                                               "max_abs_score_diff", "reason")}
     manifest = {
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION if tok_kind == "wordpiece" else FORMAT_VERSION_TOKENIZER_JSON,
         "pipeline_version": __version__,
         "teacher": teacher_id or cfg.teacher.model,
         "student": student_id or cfg.student.preset,
@@ -259,7 +270,8 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
         "max_seq_length": max_len,
         "do_lower_case": flags["do_lower_case"],
         "strip_accents": flags["strip_accents"],
-        "vocab": None,  # filled below
+        "vocab": None,  # filled below (WordPiece)
+        "tokenizer": None,  # filled below: {"type", "file", "sha256", "size_bytes"}
         # real length: the app feeds [1, n], n = RealLength.keep(mask, trailing_context)
         "sequence": sequence or None,
         "inputs": [{"name": n, "dtype": "int32", "shape": [1, -1] if sequence else [1, max_len]}
@@ -276,13 +288,23 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
         tmp.chmod(0o755)
         for m in models:
             shutil.copyfile(artifacts_dir / m["file"], tmp / m["file"])
-        if (student_dir / "vocab.txt").is_file():
-            shutil.copyfile(student_dir / "vocab.txt", tmp / "vocab.txt")
-        else:  # a tokenizer.json-only WordPiece: write the vocabulary in id order
-            (tmp / "vocab.txt").write_text(vocab_lines(tok.get_vocab()), encoding="utf-8")
+        if tok_kind == "wordpiece":
+            tok_file = "vocab.txt"
+            if (student_dir / "vocab.txt").is_file():
+                shutil.copyfile(student_dir / "vocab.txt", tmp / tok_file)
+            else:  # a tokenizer.json-only WordPiece: write the vocabulary in id order
+                (tmp / tok_file).write_text(vocab_lines(tok.get_vocab()), encoding="utf-8")
+        else:  # the app's BPE / Unigram read HF's own tokenizer.json, as the host tokenizes
+            tok_file = "tokenizer.json"
+            tok.backend_tokenizer.save(str(tmp / tok_file))
         (tmp / "labels.txt").write_text("".join(f"{l}\n" for l in labels), encoding="utf-8")
-        manifest["vocab"] = {"file": "vocab.txt", "sha256": sha256_file(tmp / "vocab.txt"),
-                             "size_bytes": (tmp / "vocab.txt").stat().st_size}
+        entry = {"file": tok_file, "sha256": sha256_file(tmp / tok_file),
+                 "size_bytes": (tmp / tok_file).stat().st_size}
+        manifest["tokenizer"] = {"type": tok_kind, **entry}
+        if tok_kind == "wordpiece":
+            manifest["vocab"] = entry
+        else:
+            del manifest["vocab"]
         with (tmp / "golden.jsonl").open("w", encoding="utf-8") as fh:
             for i, (text, pair) in enumerate(cases):
                 row = {"text": text}

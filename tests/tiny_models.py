@@ -92,3 +92,187 @@ def sharpen(model_dir: Path, std: float = 0.2, seed: int = 1) -> None:
             if isinstance(mod, (torch.nn.Linear, torch.nn.Embedding)):
                 mod.weight.normal_(0.0, std)
     model.save_pretrained(model_dir)
+
+
+# ------------------------------------------------------------------ every family a user brings
+# A corpus for training real byte-level BPE and Unigram tokenizers offline in a second.
+_CORPUS = [
+    "the movie was good and the acting was great",
+    "a terrible film with a dull plot and bad acting",
+    "i loved the story but hated the ending",
+    "never have i seen such a wonderful and funny film",
+    "it was okay , not the best , not the worst .",
+    "they did enjoy the music ; we did not !",
+    "Quite boring , really ... 42 minutes too long ?",
+    "Café naïve résumé : she liked it (a lot) .",
+] * 4
+
+
+def write_bpe_tokenizer(out_dir: str | Path, vocab_size: int = 300):
+    """A RoBERTa-style byte-level BPE tokenizer (tokenizer.json), trained on _CORPUS."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import RobertaTokenizerFast
+
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tk = Tokenizer(models.BPE())
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    tk.train_from_iterator(_CORPUS, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    tk.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    tok = RobertaTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>",
+                               sep_token="</s>", cls_token="<s>", unk_token="<unk>",
+                               pad_token="<pad>", mask_token="<mask>")
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+def _proto_fields(buf: bytes):
+    """(field number, bytes or None) of a protobuf message: enough wire format to read the
+    normalizer's precompiled charsmap out of a SentencePiece .model (sentencepiece's own
+    generated module needs a newer protobuf than TensorFlow's)."""
+    def varint(i):
+        n = shift = 0
+        while True:
+            b = buf[i]
+            n, shift, i = n | (b & 0x7F) << shift, shift + 7, i + 1
+            if b < 0x80:
+                return n, i
+
+    i = 0
+    while i < len(buf):
+        key, i = varint(i)
+        kind = key & 7
+        if kind == 0:
+            _, i = varint(i)
+            yield key >> 3, None
+        elif kind in (1, 5):
+            i += 8 if kind == 1 else 4
+            yield key >> 3, None
+        else:
+            n, i = varint(i)
+            yield key >> 3, buf[i:i + n]
+            i += n
+
+
+def write_sentencepiece_tokenizer(out_dir: str | Path, vocab_size: int = 120):
+    """An XLM-R-style tokenizer the way hub repositories have it: a real SentencePiece Unigram
+    `sentencepiece.bpe.model` (trained on _CORPUS, nmt_nfkc charsmap) and the tokenizer.json
+    transformers derives from it (Precompiled normalizer, Metaspace, `<s> A </s>`)."""
+    import io
+
+    import sentencepiece as spm
+    from transformers import XLMRobertaTokenizer
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_CORPUS), model_writer=buf, vocab_size=vocab_size,
+        model_type="unigram", character_coverage=1.0, bos_id=0, pad_id=1, eos_id=2, unk_id=3,
+        hard_vocab_limit=False, minloglevel=2, num_threads=1)
+    (out_dir / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
+    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    spec = next(v for k, v in _proto_fields(buf.getvalue()) if k == 3)  # normalizer_spec
+    charsmap = next(v for k, v in _proto_fields(spec) if k == 2)  # precompiled_charsmap
+    vocab = ([("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+             + [(sp.id_to_piece(i), sp.get_score(i)) for i in range(4, sp.get_piece_size())]
+             + [("<mask>", 0.0)])
+    tok = XLMRobertaTokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap)
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+def write_unigram_tokenizer(out_dir: str | Path, style: str = "xlm-roberta", vocab_size: int = 200):
+    """A SentencePiece-style Unigram tokenizer (Metaspace, NFKC), trained on _CORPUS:
+    style 'xlm-roberta' (<s> A </s>) or 'albert' ([CLS] A [SEP], lower-cased)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    if style == "albert":
+        specials = ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+        cls, sep, pad, unk = "[CLS]", "[SEP]", "<pad>", "<unk>"
+    else:
+        specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+        cls, sep, pad, unk = "<s>", "</s>", "<pad>", "<unk>"
+    tk = Tokenizer(models.Unigram())
+    norms = [normalizers.NFKC()] + ([normalizers.Lowercase()] if style == "albert" else [])
+    tk.normalizer = normalizers.Sequence(norms)
+    tk.pre_tokenizer = pre_tokenizers.Metaspace()
+    tk.decoder = decoders.Metaspace()
+    tk.train_from_iterator(_CORPUS, trainers.UnigramTrainer(
+        vocab_size=vocab_size, special_tokens=specials, unk_token=unk, show_progress=False))
+    ids = {t: tk.token_to_id(t) for t in specials}
+    if style == "albert":
+        tk.post_processor = processors.TemplateProcessing(
+            single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B:1 {sep}:1",
+            special_tokens=[(cls, ids[cls]), (sep, ids[sep])])
+        from transformers import AlbertTokenizerFast as Fast
+    else:
+        tk.post_processor = processors.TemplateProcessing(
+            single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} {sep} $B {sep}",
+            special_tokens=[(cls, ids[cls]), (sep, ids[sep])])
+        from transformers import XLMRobertaTokenizerFast as Fast
+    tok = Fast(tokenizer_object=tk, bos_token=cls, eos_token=sep, sep_token=sep, cls_token=cls,
+               unk_token=unk, pad_token=pad, mask_token=specials[4])
+    tok.save_pretrained(out_dir)
+    return tok
+
+
+# family -> (transformers config class, config overrides, tokenizer kind). Small widths; the
+# sequence length 128 clashes with none of them.
+FAMILIES = {
+    "bert": ("BertConfig", {"hidden_act": "gelu"}, "wordpiece"),
+    "bert-tanh-gelu": ("BertConfig", {"hidden_act": "gelu_new"}, "wordpiece"),
+    "distilbert": ("DistilBertConfig", {"dim": 32, "n_layers": 2, "n_heads": 4,
+                                        "hidden_dim": 64, "activation": "gelu"}, "wordpiece"),
+    "electra": ("ElectraConfig", {"embedding_size": 16, "hidden_act": "gelu"}, "wordpiece"),
+    "roberta": ("RobertaConfig", {"hidden_act": "gelu", "type_vocab_size": 1,
+                                  "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}, "bpe"),
+    "xlm-roberta": ("XLMRobertaConfig", {"hidden_act": "gelu", "type_vocab_size": 1,
+                                         "pad_token_id": 1, "bos_token_id": 0,
+                                         "eos_token_id": 2}, "xlm-roberta"),
+    "albert": ("AlbertConfig", {"embedding_size": 16, "hidden_act": "gelu_new",
+                                "pad_token_id": 0}, "albert"),
+    "mobilebert": (None, {}, "wordpiece"),
+}
+
+
+def make_tiny_family(family: str, out_dir: str | Path, num_labels: int = 2, seed: int = 0,
+                     sharp: bool = True) -> Path:
+    """A random-init `*ForSequenceClassification` of `family` (FAMILIES) with a real tokenizer of
+    that family, saved with save_pretrained (+ labels.txt)."""
+    import torch
+    import transformers
+    from transformers import AutoModelForSequenceClassification
+
+    out_dir = Path(out_dir)
+    labels = ["negative", "positive"] if num_labels == 2 else [f"label_{i}" for i in range(num_labels)]
+    if family == "mobilebert":
+        make_tiny_mobilebert(out_dir, num_labels=num_labels, seed=seed)
+    else:
+        cfg_cls, extra, tok_kind = FAMILIES[family]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if tok_kind == "wordpiece":
+            tok = write_tiny_tokenizer(out_dir)
+        elif tok_kind == "bpe":
+            tok = write_bpe_tokenizer(out_dir)
+        elif tok_kind == "xlm-roberta":
+            tok = write_sentencepiece_tokenizer(out_dir)
+        else:
+            tok = write_unigram_tokenizer(out_dir, style=tok_kind)
+        common = {"vocab_size": len(tok), "hidden_size": 32, "num_hidden_layers": 2,
+                  "num_attention_heads": 4, "intermediate_size": 64,
+                  "max_position_embeddings": 130 if tok_kind in ("bpe", "xlm-roberta") else 128}
+        if family == "distilbert":
+            common = {"vocab_size": len(tok), "max_position_embeddings": 128}
+        cfg = getattr(transformers, cfg_cls)(**common, **extra, num_labels=num_labels,
+                                             id2label=dict(enumerate(labels)),
+                                             label2id={l: i for i, l in enumerate(labels)})
+        torch.manual_seed(seed)
+        model = AutoModelForSequenceClassification.from_config(cfg).eval()
+        model.save_pretrained(out_dir)
+    (out_dir / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+    if sharp:
+        sharpen(out_dir)
+    return out_dir

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-HELP = ("convert a student to ONNX, TFLite (fp32, int8, full int8), ExecuTorch .pte (fp32, int8) "
-        "and TorchScript-lite int8")
+HELP = ("convert a text classifier (a distilled student or your own BERT, DistilBERT, ELECTRA, "
+        "RoBERTa, XLM-R, ALBERT, MobileBERT) to ONNX, TFLite, ExecuTorch .pte and TorchScript-lite")
 DESCRIPTION = (
-    "Convert a distilled student (a Hugging Face save_pretrained directory) to model.onnx, "
+    "Convert a sequence classifier (a Hugging Face save_pretrained directory of a bert, "
+    "mobilebert, distilbert, electra, roberta, xlm-roberta or albert model: a distilled student "
+    "or one you already have; a hub id is fetched once when online) to model.onnx, "
     "model_fp32.tflite, model_int8.tflite, model_int8_full.tflite, model_int8.ptl, model_fp32.pte "
     "and model_int8.pte, each checked against the float student (logits on real sentences at "
     "their own length and with different padding, a "
@@ -27,8 +29,9 @@ def add_arguments(p) -> None:
     from pipeline.config import arg_number
 
     p.add_argument("--model", metavar="DIR",
-                   help="the student: a Hugging Face model directory (config.json, weights, "
-                        "tokenizer); default with --config: <output_dir>/student")
+                   help="the model: a Hugging Face model directory (config.json, weights, "
+                        "tokenizer) or a hub id (fetched once when online; offline, use the "
+                        "directory); default with --config: <output_dir>/student")
     p.add_argument("--out", metavar="DIR", help="output directory (default: <output_dir>/convert "
                                                 "with --config, else <model>/../convert)")
     p.add_argument("--targets", metavar="LIST",
@@ -103,7 +106,7 @@ def run(args) -> int:
 
     from converters.backends import REGISTRY
     from converters.common import parse_targets
-    from converters.student import read_config
+    from converters.student import read_config, resolve_model
 
     from pipeline.commands.common import config_from_args
 
@@ -115,7 +118,7 @@ def run(args) -> int:
                                   "num_calibration": "convert.num_calibration",
                                   "qat_steps": "convert.full_int8_qat_steps"})
     if args.model:
-        model = Path(args.model)
+        model = resolve_model(args.model)  # a directory, or a hub id fetched into the HF cache
     elif args.config:
         model = Path(cfg.output_dir) / "student"
     else:
@@ -133,7 +136,12 @@ def run(args) -> int:
     if args.out:
         out = Path(args.out)
     else:
-        out = Path(cfg.output_dir) / "convert" if args.config else model.resolve().parent / "convert"
+        if args.config:
+            out = Path(cfg.output_dir) / "convert"
+        elif args.model != str(model):  # a hub id: next to where the user is, not in the cache
+            out = Path("convert") / str(args.model).replace("/", "--")
+        else:
+            out = model.resolve().parent / "convert"
 
     check_convert_out(out)
 

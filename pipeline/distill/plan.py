@@ -62,13 +62,13 @@ def _check_choices(dcfg) -> None:
 
 
 def check_task_teacher(path) -> Path:
-    from pipeline.teacher import check_model_dir, is_finetuned
+    from pipeline.teacher import check_distill_teacher, is_finetuned
 
     if path is None:
         raise BertEdgeError("task distillation needs a fine-tuned teacher: pass --teacher DIR (the output "
                             "of `bert-edge finetune-teacher`) or set teacher.finetuned")
     path = Path(path)
-    check_model_dir(path)
+    check_distill_teacher(path)
     if not is_finetuned(path):
         raise BertEdgeError(f"{path}: the teacher has no classifier head and labels.txt (a base model?); "
                             "task phases need a fine-tuned teacher (bert-edge finetune-teacher)")

@@ -158,7 +158,7 @@ def setup_distillation(cfg, plan: DistillPlan, teacher_dir, out_dir: Path, progr
 def _check_teachers(cfg, plan: DistillPlan, teacher_dir):
     """(task teacher dir or None, whether the task phases need it, general teacher spec or None),
     checked before anything heavy is loaded."""
-    from pipeline.teacher import check_model_dir, resolve
+    from pipeline.teacher import check_distill_teacher, resolve
 
     needs_task_teacher = plan.method != "labels-only" and any(
         s != "general" and any(k != "ce" for k in plan.weights[s]) for s in plan.phases)
@@ -171,7 +171,7 @@ def _check_teachers(cfg, plan: DistillPlan, teacher_dir):
     if general_spec is not None:
         src = resolve(general_spec)
         if src.is_local:
-            check_model_dir(src.path)
+            check_distill_teacher(src.path)
     return task_dir, needs_task_teacher, general_spec
 
 
