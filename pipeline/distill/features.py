@@ -42,18 +42,42 @@ class FeatureSpec:
 
 
 def encoder_layers(model: nn.Module):
+    """The transformer blocks: `encoder.layer` (BERT, MobileBERT, ELECTRA) or
+    `transformer.layer` (DistilBERT)."""
     base = getattr(model, "base_model", model)
-    try:
-        return base.encoder.layer
-    except AttributeError:
-        raise BertEdgeError(f"{type(model).__name__}: no encoder.layer list (only BERT and MobileBERT "
-                            "models can be distilled)") from None
+    for holder in ("encoder", "transformer"):
+        layers = getattr(getattr(base, holder, None), "layer", None)
+        if layers is not None:
+            return layers
+    raise BertEdgeError(f"{type(model).__name__}: no encoder.layer or transformer.layer list (BERT, "
+                        "MobileBERT, ELECTRA and DistilBERT models can be distilled)")
+
+
+def self_attention(layer: nn.Module) -> tuple:
+    """(query Linear, key Linear, heads, head size, score scale) of one block's self-attention:
+    BERT-shaped `attention.self.query/key`, or DistilBERT's `attention.q_lin/k_lin`."""
+    att = getattr(layer.attention, "self", None)
+    if att is not None:
+        size = int(att.attention_head_size)
+        return (att.query, att.key, int(att.num_attention_heads), size,
+                float(getattr(att, "scaling", size ** -0.5)))
+    att = layer.attention
+    heads = int(att.n_heads)
+    size = int(att.dim) // heads
+    return att.q_lin, att.k_lin, heads, size, size ** -0.5
 
 
 def attention_geometry(model: nn.Module) -> tuple[int, int]:
     """(number of heads, head size) of the self-attention in `model`."""
-    att = encoder_layers(model)[0].attention.self
-    return int(att.num_attention_heads), int(att.attention_head_size)
+    _, _, heads, size, _ = self_attention(encoder_layers(model)[0])
+    return heads, size
+
+
+def takes_token_types(model: nn.Module) -> bool:
+    """DistilBERT's forward has no token_type_ids argument."""
+    import inspect
+
+    return "token_type_ids" in inspect.signature(model.forward).parameters
 
 
 class ScoreCapture:
@@ -70,11 +94,10 @@ class ScoreCapture:
         for layer in self.layers:
             if not 1 <= layer <= len(mods):
                 raise BertEdgeError(f"attention scores of layer {layer} requested, model has {len(mods)} layers")
-            att = mods[layer - 1].attention.self
-            heads, size = int(att.num_attention_heads), int(att.attention_head_size)
-            self._geom[layer] = (heads, size, float(getattr(att, "scaling", size ** -0.5)))
-            self._handles.append(att.query.register_forward_hook(partial(self._store, self._q, layer)))
-            self._handles.append(att.key.register_forward_hook(partial(self._store, self._k, layer)))
+            query, key, heads, size, scale = self_attention(mods[layer - 1])
+            self._geom[layer] = (heads, size, scale)
+            self._handles.append(query.register_forward_hook(partial(self._store, self._q, layer)))
+            self._handles.append(key.register_forward_hook(partial(self._store, self._k, layer)))
 
     @staticmethod
     def _store(bucket, layer, module, inputs, output):
@@ -115,10 +138,12 @@ class FeatureModel(nn.Module):
         self.projections = projections if projections is not None else nn.ModuleDict()
         self.projection_of = dict(projection_of or {})  # hidden layer -> key in projections
         self.capture = ScoreCapture(model, spec.scores) if spec.scores else None
+        self.token_types = takes_token_types(model)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> dict:
+        types = {"token_type_ids": token_type_ids} if self.token_types else {}
         out = self.model(input_ids=input_ids, attention_mask=attention_mask,
-                         token_type_ids=token_type_ids, output_hidden_states=bool(self.spec.hidden))
+                         output_hidden_states=bool(self.spec.hidden), **types)
         hidden = {}
         for layer in self.spec.hidden:
             h = out.hidden_states[layer]

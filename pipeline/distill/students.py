@@ -158,6 +158,10 @@ def student_config(spec, teacher_config, labels):
         cfg = MobileBertConfig(**{**shared, **keys, "hidden_size": teacher_config.hidden_size,
                                   "num_hidden_layers": teacher_config.num_hidden_layers})
     else:  # distil
+        if teacher_config.model_type not in ("bert", "mobilebert"):
+            raise BertEdgeError(f"student {name} is a copy of every other teacher layer: it needs a "
+                                f"bert or mobilebert teacher, not {teacher_config.model_type} (use "
+                                "tinybert-4l-312d or mobilebert, which imitate any teacher)")
         d = teacher_config.to_dict()
         for k in ("architectures", "id2label", "label2id", "num_labels", "_name_or_path",
                   "transformers_version", "finetuning_task", "problem_type"):
