@@ -1,4 +1,5 @@
-"""The Android app bundle: models, vocab.txt, labels.txt, manifest.json and golden.jsonl
+"""The Android app bundle: models, the tokenizer (vocab.txt, or tokenizer.json for BPE and
+SentencePiece), labels.txt, manifest.json and golden.jsonl
 (docs/ARCHITECTURE.md "App bundle contract"), written to a temp directory and swapped in.
 
 The bundle refuses to run when the parity gate failed (GateFailure, exit 3) or when an artifact
@@ -294,9 +295,10 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
                 shutil.copyfile(student_dir / "vocab.txt", tmp / tok_file)
             else:  # a tokenizer.json-only WordPiece: write the vocabulary in id order
                 (tmp / tok_file).write_text(vocab_lines(tok.get_vocab()), encoding="utf-8")
-        else:  # the app's BPE / Unigram read HF's own tokenizer.json, as the host tokenizes
+        else:  # the app's BPE / Unigram read HF's own tokenizer.json, as the host tokenizes;
+            # tokenizer_config.json beside it lets `bert-edge evaluate` load the bundle as is
             tok_file = "tokenizer.json"
-            tok.backend_tokenizer.save(str(tmp / tok_file))
+            tok.save_pretrained(str(tmp))
         (tmp / "labels.txt").write_text("".join(f"{l}\n" for l in labels), encoding="utf-8")
         entry = {"file": tok_file, "sha256": sha256_file(tmp / tok_file),
                  "size_bytes": (tmp / tok_file).stat().st_size}

@@ -25,7 +25,10 @@ TARGETS = {"bert": FAST, "distilbert": "all", "electra": FAST, "roberta": "all",
            "xlm-roberta": FAST, "albert": FAST}
 GATE_FP32 = 1e-3  # the parity gate's fp32 bound (converters/backends.py: 1e-4 + 1e-3 * scale)
 MEDIAPIPE = {"bert": "bert", "distilbert": "bert", "electra": "bert", "roberta": None,
-             "xlm-roberta": None, "albert": None}
+             "xlm-roberta": None, "albert": "sentencepiece"}
+# What a user types: accents, case, full-width forms, ligatures, punctuation, digits
+PROBE = ["the movie was good", "Café naïve résumé, déjà-vu!", "A TERRIBLE film ... really?",
+         "ｇｏｏｄ ﬁne ① 42", "i loved it (a lot) ; they did not", ""]
 
 
 @pytest.fixture(scope="module", params=list(TARGETS))
@@ -100,18 +103,36 @@ def test_exact_gelu_is_the_gelu_builtin(family):
 
 
 def test_mediapipe_tokenizer_per_tokenizer_family(family):
-    """WordPiece gets MediaPipe's BERT tokenizer; BPE, a SentencePiece model without [CLS]/[SEP]
-    or without its .model file gets none, and convert.json says why."""
+    """WordPiece gets MediaPipe's BERT tokenizer and an ALBERT-style SentencePiece model its
+    SentencePiece tokenizer, and MediaPipe then scores raw text as LiteRT does on HF's ids; BPE
+    and XLM-R-style SentencePiece ([CLS]/[SEP] missing) get none, and convert.json says why."""
+    from converters.common import encode_fixed
+    from converters.mediapipe_text import MediaPipeTextRunner
+    from converters.runtimes import load_runner
     from converters.tflite_metadata import read_metadata
+    from transformers import AutoTokenizer
 
+    path = family["out"] / "model_fp32.tflite"
     md = family["report"]["artifacts"]["tflite_fp32"]["metadata"]
     want = MEDIAPIPE[family["name"]]
     assert md["tokenizer"] == want
-    assert read_metadata(family["out"] / "model_fp32.tflite")["tokenizer"] == want
+    assert read_metadata(path)["tokenizer"] == want
     if want is None:
         assert md["no_tokenizer"]
-    if family["name"] == "roberta":
-        assert "BPE" in md["no_tokenizer"]
+        if family["name"] == "roberta":
+            assert "BPE" in md["no_tokenizer"]
+        return
+    probe = PROBE
+    if want == "bert":
+        # MediaPipe's WordPiece does not strip accents as BERT-uncased does: a known mismatch,
+        # issue 41 ("MediaPipe gives the opposite answer on accented words"); not hidden here.
+        probe = [t for t in PROBE if t.isascii() or "ｇ" in t]
+    enc = encode_fixed(AutoTokenizer.from_pretrained(family["model"]), probe, None, L)
+    logits = load_runner(path).logits(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    with MediaPipeTextRunner(path, num_labels=2) as runner:
+        scores = runner.scores(probe)
+    assert np.abs(scores - probs).max() < 1e-4, (family["name"], np.abs(scores - probs).max(1))
 
 
 def test_sentencepiece_tokenizer_gets_mediapipe_metadata_only_with_cls_and_sep(tmp_path):
@@ -161,7 +182,7 @@ def test_deberta_is_refused_in_one_line(tmp_path, cli):
     assert not list((tmp_path / "out").glob("model*"))
 
 
-def test_roberta_through_parity_and_bundle(tmp_path_factory):
+def test_roberta_through_parity_and_bundle(tmp_path_factory, cli):
     """A user's RoBERTa (byte-level BPE) through the chain after distillation: finetune-teacher,
     convert, parity (MediaPipe not checked, with the reason), and an app bundle whose manifest
     names the tokenizer (format_version 2, tokenizer.json) and whose golden ids are HF's."""
@@ -201,6 +222,10 @@ def test_roberta_through_parity_and_bundle(tmp_path_factory):
         row = json.loads(line)
         enc = tok(row["text"], padding="max_length", truncation=True, max_length=L)
         assert row["input_ids"] == enc["input_ids"]
+    # the bundle is self-contained: evaluate reads its tokenizer.json + labels.txt
+    code, out, err = cli("evaluate", "--model", root / "assets" / "model_int8.tflite",
+                         "--data", "default", "--no-progress")
+    assert code == 0 and "accuracy" in out.lower(), err
 
 
 def test_hub_id_offline_is_one_line(cli, tmp_path, monkeypatch):

@@ -156,30 +156,48 @@ def _proto_fields(buf: bytes):
             i += n
 
 
-def write_sentencepiece_tokenizer(out_dir: str | Path, vocab_size: int = 120):
-    """An XLM-R-style tokenizer the way hub repositories have it: a real SentencePiece Unigram
-    `sentencepiece.bpe.model` (trained on _CORPUS, nmt_nfkc charsmap) and the tokenizer.json
-    transformers derives from it (Precompiled normalizer, Metaspace, `<s> A </s>`)."""
+def write_sentencepiece_tokenizer(out_dir: str | Path, style: str = "xlm-roberta",
+                                  vocab_size: int = 120):
+    """A SentencePiece Unigram tokenizer the way hub repositories have it: a real `.model` file
+    (trained on _CORPUS) and the tokenizer.json transformers derives from it (its Precompiled
+    normalizer charsmap, Metaspace). style 'xlm-roberta': `sentencepiece.bpe.model`, nmt_nfkc,
+    `<s> A </s>`; 'albert': `spiece.model`, nmt_nfkc_cf (case-folding, as ALBERT is uncased),
+    `[CLS] A [SEP]` as control pieces."""
     import io
 
     import sentencepiece as spm
-    from transformers import XLMRobertaTokenizer
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
+    if style == "albert":
+        ids = dict(pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
+                   control_symbols=["[CLS]", "[SEP]", "[MASK]"], normalization_rule_name="nmt_nfkc_cf")
+    else:
+        ids = dict(bos_id=0, pad_id=1, eos_id=2, unk_id=3)
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(_CORPUS), model_writer=buf, vocab_size=vocab_size,
-        model_type="unigram", character_coverage=1.0, bos_id=0, pad_id=1, eos_id=2, unk_id=3,
-        hard_vocab_limit=False, minloglevel=2, num_threads=1)
-    (out_dir / "sentencepiece.bpe.model").write_bytes(buf.getvalue())
-    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
-    spec = next(v for k, v in _proto_fields(buf.getvalue()) if k == 3)  # normalizer_spec
+        model_type="unigram", character_coverage=1.0, hard_vocab_limit=False, minloglevel=2,
+        num_threads=1, **ids)
+    model = buf.getvalue()
+    sp = spm.SentencePieceProcessor(model_proto=model)
+    spec = next(v for k, v in _proto_fields(model) if k == 3)  # normalizer_spec
     charsmap = next(v for k, v in _proto_fields(spec) if k == 2)  # precompiled_charsmap
-    vocab = ([("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
-             + [(sp.id_to_piece(i), sp.get_score(i)) for i in range(4, sp.get_piece_size())]
-             + [("<mask>", 0.0)])
-    tok = XLMRobertaTokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap)
+    pieces = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
+    if style == "albert":
+        from transformers import AlbertTokenizer
+
+        (out_dir / "spiece.model").write_bytes(model)
+        # the .model's own normalizer lower-cases; no second Lowercase, accents kept as spm does
+        tok = AlbertTokenizer(vocab=pieces, do_lower_case=False, keep_accents=True,
+                              _spm_precompiled_charsmap=charsmap)
+    else:
+        from transformers import XLMRobertaTokenizer
+
+        (out_dir / "sentencepiece.bpe.model").write_bytes(model)
+        vocab = ([("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)] + pieces[4:]
+                 + [("<mask>", 0.0)])
+        tok = XLMRobertaTokenizer(vocab=vocab, _spm_precompiled_charsmap=charsmap)
     tok.save_pretrained(out_dir)
     return tok
 
@@ -257,8 +275,8 @@ def make_tiny_family(family: str, out_dir: str | Path, num_labels: int = 2, seed
             tok = write_tiny_tokenizer(out_dir)
         elif tok_kind == "bpe":
             tok = write_bpe_tokenizer(out_dir)
-        elif tok_kind == "xlm-roberta":
-            tok = write_sentencepiece_tokenizer(out_dir)
+        elif tok_kind in ("xlm-roberta", "albert"):
+            tok = write_sentencepiece_tokenizer(out_dir, style=tok_kind)
         else:
             tok = write_unigram_tokenizer(out_dir, style=tok_kind)
         common = {"vocab_size": len(tok), "hidden_size": 32, "num_hidden_layers": 2,

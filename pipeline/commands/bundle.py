@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pipeline.commands.common import add_config_arguments, config_from_args
 
-HELP = "write the app bundle (models, vocab.txt, labels.txt, manifest.json, golden.jsonl)"
+HELP = "write the app bundle (models, tokenizer, labels.txt, manifest.json, golden.jsonl)"
 DESCRIPTION = (
     "Writes the models that passed parity, vocab.txt, labels.txt, manifest.json and "
     "golden.jsonl (texts, exact input ids, each backend's host logits) into the Android app's "
@@ -43,6 +43,6 @@ def run(args) -> int:
     print(f"bundle written to {out}:")
     for e in m["models"]:
         print(f"  {e['backend']:<17} {e['file']:<24} {e['size_bytes'] / 1e6:7.2f} MB  sha256 {e['sha256'][:12]}")
-    print(f"  vocab.txt, labels.txt ({len(m['labels'])} labels), manifest.json, "
+    print(f"  {m['tokenizer']['file']} ({m['tokenizer']['type']}), labels.txt ({len(m['labels'])} labels), manifest.json, "
           f"golden.jsonl ({m['golden']['count']} cases, max_seq_length {m['max_seq_length']})")
     return 0
