@@ -135,19 +135,19 @@ def test_mediapipe_tokenizer_per_tokenizer_family(family):
     assert np.abs(scores - probs).max() < 1e-4, (family["name"], np.abs(scores - probs).max(1))
 
 
-def test_sentencepiece_tokenizer_gets_mediapipe_metadata_only_with_cls_and_sep(tmp_path):
-    """An ALBERT-style SentencePiece model ([CLS] A [SEP]) with its .model file: MediaPipe's
-    SentencePiece tokenizer metadata, and MediaPipe gives LiteRT's scores on plain text."""
-    pytest.importorskip("sentencepiece")
+def test_sentencepiece_gets_mediapipe_metadata_only_with_its_model_file_and_cls_sep(tmp_path):
     from converters.tflite_metadata import mediapipe_tokenizer
-    from tiny_models import write_sentencepiece_tokenizer
+    from tiny_models import write_sentencepiece_tokenizer, write_unigram_tokenizer
 
-    tok = write_sentencepiece_tokenizer(tmp_path / "xlmr")
-    got = mediapipe_tokenizer(tok, tmp_path / "xlmr")
+    xlmr = write_sentencepiece_tokenizer(tmp_path / "xlmr", style="xlm-roberta")
+    got = mediapipe_tokenizer(xlmr, tmp_path / "xlmr")
     assert got["kind"] == "unigram" and got["mediapipe"] is None and "[CLS]" in got["why"]
-    tok.add_special_tokens({"additional_special_tokens": ["[CLS]", "[SEP]"]})
-    got = mediapipe_tokenizer(tok, tmp_path / "xlmr")
-    assert got["mediapipe"] == "sentencepiece" and got["file"].endswith("sentencepiece.bpe.model")
+    albert = write_sentencepiece_tokenizer(tmp_path / "albert", style="albert")
+    got = mediapipe_tokenizer(albert, tmp_path / "albert")
+    assert got["mediapipe"] == "sentencepiece" and got["file"].endswith("spiece.model")
+    bare = write_unigram_tokenizer(tmp_path / "bare", style="albert")  # tokenizer.json only
+    got = mediapipe_tokenizer(bare, tmp_path / "bare")
+    assert got["kind"] == "unigram" and got["mediapipe"] is None and ".model" in got["why"]
 
 
 def test_roberta_positions_start_after_the_padding_index(family):

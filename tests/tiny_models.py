@@ -203,8 +203,9 @@ def write_sentencepiece_tokenizer(out_dir: str | Path, style: str = "xlm-roberta
 
 
 def write_unigram_tokenizer(out_dir: str | Path, style: str = "xlm-roberta", vocab_size: int = 200):
-    """A SentencePiece-style Unigram tokenizer (Metaspace, NFKC), trained on _CORPUS:
-    style 'xlm-roberta' (<s> A </s>) or 'albert' ([CLS] A [SEP], lower-cased)."""
+    """A Unigram tokenizer.json only (Metaspace, NFKC; no SentencePiece .model file), trained
+    with the `tokenizers` library on _CORPUS: style 'xlm-roberta' (<s> A </s>) or 'albert'
+    ([CLS] A [SEP], lower-cased)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
     if style == "albert":
@@ -278,7 +279,7 @@ def make_tiny_family(family: str, out_dir: str | Path, num_labels: int = 2, seed
         elif tok_kind in ("xlm-roberta", "albert"):
             tok = write_sentencepiece_tokenizer(out_dir, style=tok_kind)
         else:
-            tok = write_unigram_tokenizer(out_dir, style=tok_kind)
+            raise ValueError(f"unknown tokenizer kind {tok_kind}")
         common = {"vocab_size": len(tok), "hidden_size": 32, "num_hidden_layers": 2,
                   "num_attention_heads": 4, "intermediate_size": 64,
                   "max_position_embeddings": 130 if tok_kind in ("bpe", "xlm-roberta") else 128}
