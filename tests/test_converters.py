@@ -496,7 +496,7 @@ def test_exact_gelu_lowers_to_the_gelu_builtin(tmp_path):
     assert rep["approximate_gelu"] and rep["artifacts"]["tflite_fp32"]["validation"]["passed"]
     effect = rep["approximate_gelu_effect"]  # tanh vs exact GELU, measured on the float student
     assert effect["replaced_modules"] == 2 and 0 < effect["max_abs_logit_diff_vs_exact"] < 0.05
-    assert rep["gelu_fused"] == {"layernorm": 0, "gelu": 2, "exact_gelu": 0}
+    assert rep["gelu_fused"]["exact_gelu"] == 0  # nothing exact left to fuse
 
 
 def test_failed_validation_keeps_candidate_in_debug_folder(bert, tmp_path, monkeypatch):
