@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # JVM tests of the Android app's pure-Java core (android_demo/core), without Gradle or the SDK:
-#   1. generate the tokenizer golden vectors with the HF fast tokenizer (scripts/gen_tokenizer_golden.py)
+#   1. generate the tokenizer golden vectors with the HF fast tokenizer: WordPiece
+#      (scripts/gen_tokenizer_golden.py), byte-level BPE and SentencePiece Unigram
+#      (scripts/gen_tokenizer_golden_families.py, into tokenizer-golden/families/)
 #   2. compile core main + test sources with javac (release 17)
 #   3. run every test class with JUnit 4; exit non-zero on any failure.
 # Run from anywhere:  PYTHON=/abs/path/.venv/bin/python bash android_demo/host-tests.sh
 # Needs: a JDK (javac >= 17) and Debian's junit4 (/usr/share/java/junit4.jar + hamcrest-core.jar).
 # Env: PYTHON (default: <repo>/.venv/bin/python), BUILD_DIR (default: <repo>/build/android-host-tests),
-#      JUNIT_JAR, HAMCREST_JAR, FUZZ (random cases, default 1500), SEED (default 6),
-#      CHECK_TABLES=1 to also re-probe tokenizers and check UnicodeTables.java is current (~20 s).
+#      JUNIT_JAR, HAMCREST_JAR, FUZZ (random cases per tokenizer, default 1500), SEED (default 6),
+#      CHECK_TABLES=1 to also re-probe tokenizers and check UnicodeTables.java is current (~30 s;
+#      needs the sentencepiece and regex packages).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,12 +36,18 @@ t0=$SECONDS
 rm -rf "$BUILD_DIR/classes" "$BUILD_DIR/test-classes"
 mkdir -p "$BUILD_DIR/classes" "$BUILD_DIR/test-classes" "$GOLDEN"
 
-# 1. golden vectors (the tokenizer golden test FAILS when they are missing), generated in the
-#    background while javac runs
-rm -f "$GOLDEN/tokenizer_golden.jsonl"
-echo "host-tests: generating tokenizer golden vectors (scripts/gen_tokenizer_golden.py)"
-HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false \
+# 1. golden vectors (the tokenizer golden tests FAIL when they are missing), generated in the
+#    background while javac runs: WordPiece, then the BPE / Unigram families (one after the
+#    other: one core for Python, one for javac)
+rm -rf "$GOLDEN/tokenizer_golden.jsonl" "$GOLDEN/families"
+echo "host-tests: generating tokenizer golden vectors (scripts/gen_tokenizer_golden.py, gen_tokenizer_golden_families.py)"
+( export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+  trap 'kill $child 2>/dev/null; exit 143' TERM  # `wait` lets the trap stop the running generator
   "$PYTHON" "$REPO/scripts/gen_tokenizer_golden.py" --out "$GOLDEN" --fuzz "${FUZZ:-1500}" --seed "${SEED:-6}" &
+  child=$!; wait $child || exit $?
+  "$PYTHON" "$REPO/scripts/gen_tokenizer_golden_families.py" --out "$GOLDEN/families" \
+    --fuzz "${FUZZ:-1500}" --seed "${SEED:-6}" &
+  child=$!; wait $child ) &
 gen_pid=$!
 trap 'kill $gen_pid 2>/dev/null || true' EXIT
 

@@ -302,7 +302,7 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
         (tmp / "labels.txt").write_text("".join(f"{l}\n" for l in labels), encoding="utf-8")
         entry = {"file": tok_file, "sha256": sha256_file(tmp / tok_file),
                  "size_bytes": (tmp / tok_file).stat().st_size}
-        manifest["tokenizer"] = {"type": tok_kind, **entry}
+        manifest["tokenizer"] = {"type": tok_kind, **entry, "pad_id": int(tok.pad_token_id or 0)}
         if tok_kind == "wordpiece":
             manifest["vocab"] = entry
         else:

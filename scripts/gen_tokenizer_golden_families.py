@@ -3,9 +3,10 @@
 
 The app reads a Hugging Face tokenizer.json (android_demo/core, PipelineTokenizer); these vectors
 hold it identical to the Hugging Face fast tokenizer. Everything is built here, offline and
-deterministically: a byte-level BPE and a Unigram vocabulary are trained with `tokenizers` on the
-embedded corpus below, then dressed as the tokenizers users bring (the transformers classes
-write their tokenizer.json), one directory per variant under --out:
+deterministically: a byte-level BPE vocabulary is trained with `tokenizers`, two Unigram ones with
+`sentencepiece` (XLM-R's and ALBERT's trainer, which also gives the real Precompiled charsmaps),
+on the embedded corpus below, then dressed as the tokenizers users bring (the transformers
+classes write their tokenizer.json), one directory per variant under --out:
 
   bpe_roberta     RobertaTokenizer: ByteLevel (no prefix space), RobertaProcessing, <mask> with
                   lstrip, merges as ["a", "b"] pairs
@@ -15,20 +16,24 @@ write their tokenizer.json), one directory per variant under --out:
   unigram_xlmr    XLMRobertaTokenizer: Precompiled (SentencePiece's real nmt_nfkc charsmap),
                   WhitespaceSplit + Metaspace, <s> A </s></s> B </s>
   unigram_albert  AlbertTokenizer: Replace ``/'', NFKD, StripAccents, Lowercase, Precompiled
-                  (nmt_nfkc_cf), [CLS] A [SEP] B:1 [SEP]:1
+                  (nmt_nfkc_cf, a lower-cased vocabulary), [CLS] A [SEP] B:1 [SEP]:1
   unigram_nfkc    NFKC + Strip + Replace(regex) normalizers, Metaspace(prepend_scheme "first")
                   alone, byte_fallback pieces, a normalized added token
 
 Each directory gets tokenizer.json (what the app loads), tokenizer_golden.jsonl (one case per
 line: id, category, text, [text_pair], max_length, input_ids, attention_mask, token_type_ids,
 tokens, [normalized]) as `tokenizer(text, text_pair, padding="max_length", truncation=True,
-max_length=L)` returns them, and meta.json. The cases are the WordPiece golden set's categories
+max_length=L)` returns them, and meta.json (counts, pad id, the tokenizer.json sha256, and how the
+vectors' tokenizer holds its Unigram scores: "exact" when AutoTokenizer rebuilt the model class
+from Python's parse of the file, "serde_json" when the Rust library read the file). Directories
+with a transformers class are read with AutoTokenizer, the others with PreTrainedTokenizerFast;
+meta.json also counts the cases where PreTrainedTokenizerFast(tokenizer_file=...) would differ
+from AutoTokenizer. The cases are the WordPiece golden set's categories
 (scripts/gen_tokenizer_golden.py) plus contractions, spaces, added tokens in the text, grapheme
 clusters and every byte value, then seeded random Unicode fuzz.
 
-The Precompiled charsmaps come from the `sentencepiece` package (its built-in normalization rules,
-read out of a throwaway model). Deterministic: the same seed and library versions give the same
-bytes; TOKENIZERS_PARALLELISM is forced off so that training does not depend on thread timing.
+Deterministic: the same seed and library versions give the same bytes (TOKENIZERS_PARALLELISM is
+forced off, sentencepiece trains on one thread).
 
 Usage: python scripts/gen_tokenizer_golden_families.py --out build/tokenizer-golden/families
                                                        [--fuzz 1500] [--seed 6]
@@ -46,8 +51,8 @@ import io
 import json
 import random
 import shutil
+import struct
 import sys
-import unicodedata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -123,19 +128,30 @@ def train_bpe(lines: list[str]):
     return model["vocab"], merges
 
 
-def train_unigram(lines: list[str], specials: list[str], lowercase: bool):
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.Unigram())
-    norms = [normalizers.NFKC()] + ([normalizers.NFKD(), normalizers.StripAccents(), normalizers.Lowercase()]
-                                   if lowercase else [])
-    tok.normalizer = normalizers.Sequence(norms)
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=2000, special_tokens=specials, unk_token="<unk>",
-                                      show_progress=False, max_piece_length=16)
-    tok.train_from_iterator(lines, trainer)
-    vocab = json.loads(tok.to_str())["model"]["vocab"]
-    return [(p, float(s)) for p, s in vocab]
+def train_spm(lines: list[str], rule: str, specials: dict):
+    """A SentencePiece Unigram model trained on `lines` with one of sentencepiece's built-in
+    normalization rules: ([(piece, score)], precompiled charsmap). SentencePiece is what XLM-R and
+    ALBERT were trained with, and it is deterministic on one thread (tokenizers' UnigramTrainer
+    is not: its hash maps are randomly seeded)."""
+    try:
+        import sentencepiece as spm
+    except ImportError as e:
+        raise SystemExit("error: the `sentencepiece` package is needed for the Unigram vocabularies and "
+                         "their Precompiled charsmaps (pip install sentencepiece)") from e
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=buf, vocab_size=2000,
+                                   model_type="unigram", normalization_rule_name=rule, num_threads=1,
+                                   minloglevel=2, hard_vocab_limit=False, character_coverage=1.0,
+                                   max_sentencepiece_length=16, **specials)
+    proto = buf.getvalue()
+    vocab = []
+    for f, piece in _pb_fields(proto):
+        if f == 1:  # ModelProto.pieces: SentencePiece {piece = 1, score = 2 (float)}
+            d = dict(_pb_fields(piece))
+            vocab.append((d[1].decode("utf-8"), float(struct.unpack("<f", d[2])[0]) if 2 in d else 0.0))
+    spec = [v for f, v in _pb_fields(proto) if f == 3][0]  # ModelProto.normalizer_spec
+    charsmap = [v for f, v in _pb_fields(spec) if f == 2][0]  # NormalizerSpec.precompiled_charsmap
+    return vocab, charsmap
 
 
 def _pb_fields(b: bytes):
@@ -168,22 +184,6 @@ def _varint(b: bytes, i: int):
         s += 7
         if x < 0x80:
             return r, i
-
-
-def spm_charsmap(rule: str) -> bytes:
-    """The precompiled charsmap of one of sentencepiece's built-in normalization rules."""
-    try:
-        import sentencepiece as spm
-    except ImportError as e:
-        raise SystemExit("error: the `sentencepiece` package is needed for the Precompiled charsmaps "
-                         "(pip install sentencepiece)") from e
-    buf = io.BytesIO()
-    text = ["a throwaway model: only its normalizer spec is used %d" % i for i in range(50)]
-    spm.SentencePieceTrainer.train(sentence_iterator=iter(text), model_writer=buf, vocab_size=40,
-                                   model_type="unigram", normalization_rule_name=rule, num_threads=1,
-                                   minloglevel=2, hard_vocab_limit=False)
-    spec = [v for f, v in _pb_fields(buf.getvalue()) if f == 3][0]  # ModelProto.normalizer_spec
-    return [v for f, v in _pb_fields(spec) if f == 2][0]  # NormalizerSpec.precompiled_charsmap
 
 
 # ------------------------------------------------------------------------------- variants
@@ -219,18 +219,16 @@ def build_variants(out: Path, lines: list[str]) -> dict:
     tok.save(str(d / "tokenizer.json"))
     variants["bpe_prefix"] = d
 
-    cm_nfkc = spm_charsmap("nmt_nfkc")
-    cm_cf = spm_charsmap("nmt_nfkc_cf")
-
     d = out / "unigram_xlmr"
-    uv = train_unigram(lines, ROBERTA_SPECIALS, lowercase=False)
+    uv, cm_nfkc = train_spm(lines, "nmt_nfkc", dict(bos_id=0, pad_id=1, eos_id=2, unk_id=3))
     uv.append(("<mask>", 0.0))
     xt = XLMRobertaTokenizer(vocab=uv, _spm_precompiled_charsmap=cm_nfkc)
     xt.save_pretrained(str(d))
     variants["unigram_xlmr"] = d
 
     d = out / "unigram_albert"
-    av = train_unigram([ln for ln in lines], ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"], lowercase=True)
+    av, cm_cf = train_spm(lines, "nmt_nfkc_cf", dict(pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
+                                                     control_symbols=["[CLS]", "[SEP]", "[MASK]"]))
     at = AlbertTokenizer(vocab=av, do_lower_case=True, keep_accents=False, _spm_precompiled_charsmap=cm_cf)
     at.save_pretrained(str(d))
     variants["unigram_albert"] = d
@@ -363,11 +361,11 @@ def family_cases(rng: random.Random, specials: list[str]) -> list[dict]:
     for b in range(0x100):
         add("bytes", chr(b))
         add("bytes", "a" + chr(b) + "b")
-    for _ in range(100):
-        add("bytes", "".join(chr(rng.choice([rng.randint(0x80, 0x7FF), rng.randint(0x800, 0xFFFF),
-                                             rng.randint(0x10000, 0x10FFFF)])) for _ in range(rng.randint(1, 6)))
-            .encode("utf-8", "ignore").decode("utf-8", "ignore").replace("\ud800", ""))
-    return [c for c in cases if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in c["text"] + (c["text_pair"] or ""))]
+    for _ in range(100):  # 2-, 3- and 4-byte UTF-8 (no surrogates: Rust strings cannot hold them)
+        cps = [rng.choice([rng.randint(0x80, 0x7FF), rng.randint(0x800, 0xFFFF), rng.randint(0x10000, 0x10FFFF)])
+               for _ in range(rng.randint(1, 6))]
+        add("bytes", "".join(chr(c) for c in cps if not 0xD800 <= c <= 0xDFFF))
+    return cases
 
 
 def encode_cases(tok, cases: list[dict], with_normalized: bool) -> None:
@@ -390,7 +388,35 @@ def encode_cases(tok, cases: list[dict], with_normalized: bool) -> None:
                 cases[i]["normalized"] = norm.normalize_str(cases[i]["text"])
 
 
-def write_variant(d: Path, tok, cases: list[dict], n_curated: int, seed: int) -> dict:
+def score_parsing(tok, d: Path):
+    """How the scores of the live Unigram relate to the file: "exact" (correctly rounded, as the
+    transformers model classes rebuild them from Python's json) or "serde_json" (as
+    Tokenizer.from_file reads them). None for BPE."""
+    file_model = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+    if file_model["type"] != "Unigram":
+        return None
+    live = json.loads(tok.backend_tokenizer.to_str())["model"]["vocab"]
+    same = all(a[1] == b[1] for a, b in zip(live, file_model["vocab"]))
+    return "exact" if same else "serde_json"
+
+
+def tokenizer_file_disagreements(d: Path, cases: list[dict]) -> int:
+    """Cases where PreTrainedTokenizerFast(tokenizer_file=...) gives other ids than the vectors
+    (made with AutoTokenizer): the two Hugging Face load paths differ on Unigram ties."""
+    from transformers import PreTrainedTokenizerFast
+
+    p = PreTrainedTokenizerFast(tokenizer_file=str(d / "tokenizer.json"))
+    n = 0
+    for c in cases:
+        # lists, as the vectors were made: a single call would drop an empty text_pair
+        pair = [c["text_pair"]] if c["text_pair"] is not None else None
+        ids = p([c["text"]], pair, truncation=True, max_length=c["max_length"])["input_ids"][0]
+        if ids != c["input_ids"][:sum(c["attention_mask"])]:
+            n += 1
+    return n
+
+
+def write_variant(d: Path, tok, cases: list[dict], n_curated: int, seed: int, file_differs) -> dict:
     import tokenizers
     import transformers
 
@@ -418,6 +444,8 @@ def write_variant(d: Path, tok, cases: list[dict], n_curated: int, seed: int) ->
         "transformers": transformers.__version__,
         "tokenizer_class": type(tok).__name__,
         "pad_id": tok.pad_token_id,
+        "unigram_scores": score_parsing(tok, d),
+        "tokenizer_file_disagreements": file_differs,
         "vocab_size": len(tok.get_vocab()),
         "tokenizer_json_sha256": hashlib.sha256((d / "tokenizer.json").read_bytes()).hexdigest(),
         "max_length": MAX_LEN,
@@ -456,7 +484,8 @@ def main() -> int:
         n_curated = len(cases)
         cases += wp.fuzz(random.Random(args.seed * 1000003 + 1), args.fuzz, words)
         encode_cases(tok, cases, with_normalized=True)
-        meta = write_variant(d, tok, cases, n_curated, args.seed)
+        differs = tokenizer_file_disagreements(d, cases) if (d / "tokenizer_config.json").is_file() else None
+        meta = write_variant(d, tok, cases, n_curated, args.seed, differs)
         summary.append(f"{name} ({meta['type']}): {meta['curated']} + {meta['fuzz']}")
     print("tokenizer family golden: " + "; ".join(summary) + f" -> {args.out}")
     return 0

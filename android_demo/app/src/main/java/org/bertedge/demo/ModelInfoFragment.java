@@ -48,13 +48,17 @@ public final class ModelInfoFragment extends Fragment {
             }
             ModelRepository.LoadedBundle lb = b.value;
             Manifest m = lb.manifest;
+            // WordPiece casing comes from the manifest; BPE / Unigram carry theirs in tokenizer.json
+            String casing = Manifest.TokenizerEntry.WORDPIECE.equals(m.tokenizer.type)
+                    ? String.format(Locale.ROOT, "lowercase %s, strip accents %s", m.doLowerCase, m.stripAccents)
+                    : "normalizer from " + m.tokenizer.file.file;
             info.setText(String.format(Locale.ROOT,
                     "student        %s%nteacher        %s%npipeline       %s (bundle format %d)%nlabels         %s%n"
-                            + "max length     %d tokens%nlowercase      %s, strip accents %s%nvocab          %s, %d tokens, sha256 ✓%n"
-                            + "golden cases   %d%ntokenizer      tables from HF tokenizers %s%ninputs%n%soutputs%n%s",
+                            + "max length     %d tokens%ntokenizer      %s, %s, %d tokens, sha256 ✓%n               %s, pad id %d%n"
+                            + "golden cases   %d%nunicode        tables from HF tokenizers %s%ninputs%n%soutputs%n%s",
                     m.student, m.teacher, m.pipelineVersion, m.formatVersion, m.labels, m.maxSeqLength,
-                    m.doLowerCase, m.stripAccents, m.vocab.file, lb.vocab.size(), lb.golden.size(),
-                    BasicTokenizer.tablesVersion(), Ui.tensors(m.inputs), Ui.tensors(m.outputs)));
+                    m.tokenizer.type, m.tokenizer.file.file, lb.tokenizer.vocabSize(), casing, lb.tokenizer.padId(),
+                    lb.golden.size(), BasicTokenizer.tablesVersion(), Ui.tensors(m.inputs), Ui.tensors(m.outputs)));
             if (vm.modelStatus().getValue() == null) {
                 vm.verifyModels(false);
             }

@@ -5,12 +5,13 @@ import android.content.Context;
 import org.bertedge.core.Backend;
 import org.bertedge.core.BackendId;
 import org.bertedge.core.BundleException;
+import org.bertedge.core.BundleTokenizer;
 import org.bertedge.core.Classifier;
 import org.bertedge.core.GoldenCase;
 import org.bertedge.core.Manifest;
 import org.bertedge.core.Sha256;
 import org.bertedge.core.TextBackend;
-import org.bertedge.core.tokenizer.Vocab;
+import org.bertedge.core.tokenizer.TextTokenizer;
 
 import java.io.File;
 import java.io.FileInputStream;
@@ -28,22 +29,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The app bundle in the APK's assets: loads and cross-checks manifest.json, vocab.txt,
- * labels.txt and golden.jsonl, verifies each model's sha256 against the manifest before any
- * runtime sees it, and opens backends. Every problem is a {@link BundleException} with a message
+ * The app bundle in the APK's assets: loads and cross-checks manifest.json, the tokenizer
+ * (vocab.txt for WordPiece, tokenizer.json for byte-level BPE / SentencePiece Unigram, as the
+ * manifest's "tokenizer" says), labels.txt and golden.jsonl, verifies each model's sha256
+ * against the manifest before any runtime sees it, and opens backends. Every problem is a {@link BundleException} with a message
  * for the user; nothing here crashes the app.
  */
 public final class ModelRepository {
     /** Everything the screens need from a valid bundle. */
     public static final class LoadedBundle {
         public final Manifest manifest;
-        public final Vocab vocab;
+        public final TextTokenizer tokenizer;
         public final List<GoldenCase> golden;
         public final Classifier classifier;
 
-        LoadedBundle(Manifest manifest, Vocab vocab, List<GoldenCase> golden, Classifier classifier) {
+        LoadedBundle(Manifest manifest, TextTokenizer tokenizer, List<GoldenCase> golden, Classifier classifier) {
             this.manifest = manifest;
-            this.vocab = vocab;
+            this.tokenizer = tokenizer;
             this.golden = golden;
             this.classifier = classifier;
         }
@@ -89,16 +91,21 @@ public final class ModelRepository {
         }
         Manifest m = Manifest.parse(assets.readText(Manifest.FILE));
 
-        BundleAssets.Digest vd = assets.digest(m.vocab.file);
-        if (!vd.sha256.equals(m.vocab.sha256)) {
-            throw new BundleException(m.vocab.file + ": sha256 " + shortSha(vd.sha256) + " does not match the manifest's "
-                    + shortSha(m.vocab.sha256) + "; the bundle is inconsistent: re-run `bert-edge bundle`");
+        Manifest.FileEntry tf = m.tokenizer.file;
+        if (!assets.exists(tf.file)) {
+            throw new BundleException("assets/" + tf.file + " (the " + m.tokenizer.type + " tokenizer named by "
+                    + "manifest.json) is missing from the APK; re-run `bert-edge bundle` and rebuild");
         }
-        Vocab vocab;
-        try (InputStream in = assets.open(m.vocab.file)) {
-            vocab = Vocab.read(in);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new BundleException(m.vocab.file + ": " + e.getMessage(), e);
+        BundleAssets.Digest vd = assets.digest(tf.file);
+        if (!vd.sha256.equals(tf.sha256)) {
+            throw new BundleException(tf.file + ": sha256 " + shortSha(vd.sha256) + " does not match the manifest's "
+                    + shortSha(tf.sha256) + "; the bundle is inconsistent: re-run `bert-edge bundle`");
+        }
+        TextTokenizer tokenizer;
+        try (InputStream in = assets.open(tf.file)) {
+            tokenizer = BundleTokenizer.read(m, in);
+        } catch (IOException e) {
+            throw new BundleException(tf.file + ": " + e.getMessage(), e);
         }
 
         if (assets.exists("labels.txt")) {
@@ -115,7 +122,13 @@ public final class ModelRepository {
         }
 
         List<GoldenCase> golden = GoldenCase.parseForManifest(assets.readText(m.goldenFile), m);
-        return new LoadedBundle(m, vocab, Collections.unmodifiableList(golden), Classifier.forManifest(m, vocab));
+        Classifier classifier;
+        try {
+            classifier = Classifier.forManifest(m, tokenizer);
+        } catch (IllegalArgumentException e) { // a template with more special tokens than max_seq_length
+            throw new BundleException(tf.file + ": " + e.getMessage(), e);
+        }
+        return new LoadedBundle(m, tokenizer, Collections.unmodifiableList(golden), classifier);
     }
 
     /** Size and sha256 of a model file against the manifest (computed once per process). */

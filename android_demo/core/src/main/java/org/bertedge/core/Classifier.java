@@ -5,11 +5,12 @@ import java.util.List;
 import org.bertedge.core.tokenizer.BertTokenizer;
 import org.bertedge.core.tokenizer.Encoder;
 import org.bertedge.core.tokenizer.Encoding;
+import org.bertedge.core.tokenizer.TextTokenizer;
 import org.bertedge.core.tokenizer.Vocab;
 
 /**
  * Text → {@link Prediction} on a {@link Backend}: the on-device path the UI and the self-test
- * share (tokenize with the bundle's vocab and the manifest's casing, run, softmax).
+ * share (tokenize with the bundle's tokenizer, run, softmax).
  */
 public final class Classifier {
     /** Time source, injectable for tests. */
@@ -46,10 +47,14 @@ public final class Classifier {
         this.realLengthContext = realLengthContext;
     }
 
-    /** The tokenizer/encoder a manifest asks for, over the bundle's vocabulary. */
+    /** A WordPiece classifier over the bundle's vocabulary, with the manifest's casing. */
     public static Classifier forManifest(Manifest m, Vocab vocab) {
-        BertTokenizer tok = new BertTokenizer(vocab, m.doLowerCase, m.stripAccents);
-        return new Classifier(new Encoder(tok, m.maxSeqLength), m.labels, SYSTEM_CLOCK,
+        return forManifest(m, new BertTokenizer(vocab, m.doLowerCase, m.stripAccents));
+    }
+
+    /** The encoder a manifest asks for (max length, real length) over the bundle's tokenizer. */
+    public static Classifier forManifest(Manifest m, TextTokenizer tokenizer) {
+        return new Classifier(new Encoder(tokenizer, m.maxSeqLength), m.labels, SYSTEM_CLOCK,
                 m.dynamicLength ? m.trailingContext : -1);
     }
 

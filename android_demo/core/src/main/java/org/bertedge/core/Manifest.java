@@ -17,7 +17,12 @@ import org.bertedge.core.json.JsonException;
  */
 public final class Manifest {
     public static final String FILE = "manifest.json";
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * Newest format this app reads. 1: WordPiece bundles (vocab.txt; "tokenizer" optional);
+     * 2: bundles whose "tokenizer" is byte-level BPE or SentencePiece Unigram (tokenizer.json).
+     */
+    public static final int FORMAT_VERSION = 2;
+    public static final int MIN_FORMAT_VERSION = 1;
     public static final List<String> INPUT_NAMES =
             Collections.unmodifiableList(Arrays.asList("input_ids", "attention_mask", "token_type_ids"));
     public static final String OUTPUT_NAME = "logits";
@@ -32,6 +37,36 @@ public final class Manifest {
             this.file = file;
             this.sha256 = sha256;
             this.sizeBytes = sizeBytes;
+        }
+    }
+
+    /**
+     * The tokenizer of the bundle ("tokenizer" in manifest.json): its {@link #type} says how to
+     * read {@link #file}. A manifest without the key (format 1, before byte-level BPE and
+     * Unigram) means WordPiece from its "vocab" entry.
+     */
+    public static final class TokenizerEntry {
+        public static final String WORDPIECE = "wordpiece";
+        public static final String BPE = "bpe";
+        public static final String UNIGRAM = "unigram";
+
+        /** {@link #WORDPIECE} (vocab.txt), {@link #BPE} or {@link #UNIGRAM} (tokenizer.json). */
+        public final String type;
+        public final FileEntry file;
+        /** Optional "pad_id": overrides the pad token found in tokenizer.json (null: absent). */
+        public final Integer padId;
+        /**
+         * Optional "unigram_scores": "exact" (the default: transformers' model classes, as
+         * AutoTokenizer loads XLM-R/ALBERT/T5) or "serde_json" (tokenizer.json read by the Rust
+         * library itself); see TokenizerJson.ScoreParsing.
+         */
+        public final String unigramScores;
+
+        TokenizerEntry(String type, FileEntry file, Integer padId, String unigramScores) {
+            this.type = type;
+            this.file = file;
+            this.padId = padId;
+            this.unigramScores = unigramScores;
         }
     }
 
@@ -96,10 +131,14 @@ public final class Manifest {
     public final boolean dynamicLength;
     /** Padded positions after the last real token to feed (RealLength); 0 if not dynamic. */
     public final int trailingContext;
+    /** WordPiece casing (do_lower_case); BPE and Unigram carry theirs inside tokenizer.json. */
     public final boolean doLowerCase;
     /** HF's strip_accents; when absent it follows do_lower_case. */
     public final boolean stripAccents;
+    /** The WordPiece vocab.txt; null for a BPE or Unigram bundle. */
     public final FileEntry vocab;
+    /** Never null: old bundles get WordPiece over {@link #vocab}. */
+    public final TokenizerEntry tokenizer;
     public final List<TensorSpec> inputs;
     public final List<TensorSpec> outputs;
     public final List<ModelEntry> models;
@@ -110,9 +149,10 @@ public final class Manifest {
 
     private Manifest(Json.Obj o) throws BundleException {
         formatVersion = o.int32("format_version");
-        if (formatVersion != FORMAT_VERSION) {
+        if (formatVersion < MIN_FORMAT_VERSION || formatVersion > FORMAT_VERSION) {
             throw new BundleException(FILE + ": format_version " + formatVersion + " is not supported (this app reads "
-                    + "version " + FORMAT_VERSION + "); rebuild the bundle with a matching bert-edge, or update the app");
+                    + "versions " + MIN_FORMAT_VERSION + " to " + FORMAT_VERSION
+                    + "); rebuild the bundle with a matching bert-edge, or update the app");
         }
         pipelineVersion = o.optString("pipeline_version", "?");
         teacher = o.optString("teacher", "?");
@@ -140,12 +180,16 @@ public final class Manifest {
             dynamicLength = false;
             trailingContext = 0;
         }
-        doLowerCase = o.bool("do_lower_case");
+        tokenizer = tokenizerEntry(o);
+        boolean wordPiece = TokenizerEntry.WORDPIECE.equals(tokenizer.type);
+        Boolean lc = o.optBool("do_lower_case");
+        if (lc == null && wordPiece) {
+            o.bool("do_lower_case"); // WordPiece needs it: the "missing field" error
+        }
+        doLowerCase = lc != null && lc;
         Boolean sa = o.optBool("strip_accents");
         stripAccents = sa == null ? doLowerCase : sa;
-
-        Json.Obj v = o.obj("vocab");
-        vocab = new FileEntry(fileName(v, "file"), digest(v), v.integer("size_bytes"));
+        vocab = wordPiece ? tokenizer.file : null;
 
         inputs = tensors(o, "inputs");
         outputs = tensors(o, "outputs");
@@ -214,6 +258,50 @@ public final class Manifest {
         if (goldenCount < 0) {
             throw new BundleException(g.where() + ": count must be >= 0");
         }
+    }
+
+    /**
+     * "tokenizer", or for old bundles WordPiece from "vocab". A WordPiece bundle that has both
+     * must name the same file in both.
+     */
+    private static TokenizerEntry tokenizerEntry(Json.Obj o) throws BundleException {
+        FileEntry vocab = null;
+        if (o.has("vocab")) {
+            Json.Obj v = o.obj("vocab");
+            vocab = new FileEntry(fileName(v, "file"), digest(v), v.integer("size_bytes"));
+        }
+        if (!o.has("tokenizer")) {
+            if (vocab == null) {
+                o.obj("vocab"); // the "missing field 'vocab'" error
+            }
+            return new TokenizerEntry(TokenizerEntry.WORDPIECE, vocab, null, null);
+        }
+        Json.Obj t = o.obj("tokenizer");
+        String type = t.string("type");
+        if (!type.equals(TokenizerEntry.WORDPIECE) && !type.equals(TokenizerEntry.BPE)
+                && !type.equals(TokenizerEntry.UNIGRAM)) {
+            throw new BundleException(t.where() + ": type '" + type + "' is not supported (this app reads "
+                    + TokenizerEntry.WORDPIECE + ", " + TokenizerEntry.BPE + ", " + TokenizerEntry.UNIGRAM + ")");
+        }
+        FileEntry file = new FileEntry(fileName(t, "file"), digest(t), t.integer("size_bytes"));
+        Integer padId = null;
+        if (t.has("pad_id")) {
+            padId = t.int32("pad_id");
+            if (padId < 0) {
+                throw new BundleException(t.where() + ": pad_id must be >= 0, got " + padId);
+            }
+        }
+        String scores = t.has("unigram_scores") ? t.string("unigram_scores") : null;
+        if (scores != null && !scores.equals("exact") && !scores.equals("serde_json")) {
+            throw new BundleException(t.where() + ": unigram_scores must be \"exact\" or \"serde_json\", got '"
+                    + scores + "'");
+        }
+        if (type.equals(TokenizerEntry.WORDPIECE) && vocab != null
+                && !(vocab.file.equals(file.file) && vocab.sha256.equals(file.sha256))) {
+            throw new BundleException(t.where() + ": names " + file.file + " but vocab names " + vocab.file
+                    + " (with another sha256): the bundle is inconsistent");
+        }
+        return new TokenizerEntry(type, file, padId, scores);
     }
 
     /** Parse and validate manifest.json text. */

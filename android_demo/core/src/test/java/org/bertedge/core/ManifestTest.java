@@ -84,8 +84,10 @@ public class ManifestTest {
 
     @Test
     public void unsupportedVersionIsClear() throws Exception {
-        String msg = expectError(fixture().replace("\"format_version\": 1", "\"format_version\": 2"));
-        assertTrue(msg, msg.startsWith("manifest.json: format_version 2 is not supported (this app reads version 1)"));
+        String msg = expectError(fixture().replace("\"format_version\": 1", "\"format_version\": 3"));
+        assertTrue(msg, msg.startsWith("manifest.json: format_version 3 is not supported (this app reads versions 1 to 2)"));
+        msg = expectError(fixture().replace("\"format_version\": 1", "\"format_version\": 0"));
+        assertTrue(msg, msg.startsWith("manifest.json: format_version 0 is not supported"));
         msg = expectError(fixture().replace("\"format_version\": 1", "\"format_version\": \"1\""));
         assertEquals("manifest.json: format_version: expected an integer, got a string", msg);
     }
@@ -160,5 +162,76 @@ public class ManifestTest {
         String otherMax = ClassifierTest.realLengthManifest(0).replace("\"max_seq_length\": 16, \"trailing_context\"",
                 "\"max_seq_length\": 32, \"trailing_context\"");
         assertTrue(expectError(otherMax).contains("differs"));
+    }
+
+    /** The fixture (a format 1 bundle) with its "vocab" swapped for a "tokenizer" entry. */
+    private static String withTokenizer(String entry) throws Exception {
+        return fixture().replaceFirst("\"vocab\": \\{[^}]*\\}", "\"tokenizer\": " + entry);
+    }
+
+    private static String tokenizerEntry(String type, String file) {
+        return "{\"type\": \"" + type + "\", \"file\": \"" + file + "\", \"sha256\": \"" + hex('c')
+                + "\", \"size_bytes\": 1234}";
+    }
+
+    @Test
+    public void bundleWithoutTokenizerKeyIsWordPiece() throws Exception {
+        Manifest m = Manifest.parse(fixture());
+        assertEquals(Manifest.TokenizerEntry.WORDPIECE, m.tokenizer.type);
+        assertEquals("vocab.txt", m.tokenizer.file.file);
+        assertTrue(m.tokenizer.file == m.vocab);
+        assertNull(m.tokenizer.padId);
+    }
+
+    @Test
+    public void bpeAndUnigramBundles() throws Exception {
+        for (String type : new String[] {"bpe", "unigram"}) {
+            Manifest m = Manifest.parse(withTokenizer(tokenizerEntry(type, "tokenizer.json"))
+                    .replace("\"format_version\": 1", "\"format_version\": 2")
+                    .replace("\"do_lower_case\": true,", "").replace("\"strip_accents\": true,", ""));
+            assertEquals(2, m.formatVersion);
+            assertEquals(type, m.tokenizer.type);
+            assertEquals("tokenizer.json", m.tokenizer.file.file);
+            assertEquals(hex('c'), m.tokenizer.file.sha256);
+            assertEquals(1234L, m.tokenizer.file.sizeBytes);
+            assertNull(m.vocab);
+            assertFalse(m.doLowerCase); // the normalizer is in tokenizer.json
+        }
+        Manifest m = Manifest.parse(withTokenizer("{\"type\": \"unigram\", \"file\": \"tokenizer.json\", \"sha256\": \""
+                + hex('c') + "\", \"size_bytes\": 1, \"pad_id\": 1, \"unigram_scores\": \"serde_json\"}"));
+        assertEquals(Integer.valueOf(1), m.tokenizer.padId);
+        assertEquals("serde_json", m.tokenizer.unigramScores);
+    }
+
+    @Test
+    public void wordPieceBundleWithBothKeys() throws Exception {
+        String vocab = "{\"file\": \"vocab.txt\", \"sha256\": \"b20e8f69e5b996aefda77b4a3aad9aa6fb04ccdd0494df17224961b1d7419ecc\", "
+                + "\"size_bytes\": 226}";
+        String both = fixture().replace("\"inputs\":", "\"tokenizer\": {\"type\": \"wordpiece\", \"file\": \"vocab.txt\", "
+                + "\"sha256\": \"b20e8f69e5b996aefda77b4a3aad9aa6fb04ccdd0494df17224961b1d7419ecc\", \"size_bytes\": 226}, \"inputs\":");
+        Manifest m = Manifest.parse(both);
+        assertEquals("wordpiece", m.tokenizer.type);
+        assertEquals("vocab.txt", m.vocab.file);
+        String msg = expectError(both.replace("\"type\": \"wordpiece\", \"file\": \"vocab.txt\"",
+                "\"type\": \"wordpiece\", \"file\": \"other.txt\""));
+        assertTrue(msg, msg.startsWith("manifest.json: tokenizer: names other.txt but vocab names vocab.txt"));
+        assertTrue(vocab.length() > 0);
+        // WordPiece still needs its casing
+        msg = expectError(withTokenizer(tokenizerEntry("wordpiece", "vocab.txt")).replace("\"do_lower_case\": true,", ""));
+        assertEquals("manifest.json: missing field 'do_lower_case'", msg);
+    }
+
+    @Test
+    public void badTokenizerEntriesAreNamed() throws Exception {
+        String msg = expectError(withTokenizer(tokenizerEntry("sentencepiece-bpe", "tokenizer.json")));
+        assertTrue(msg, msg.startsWith("manifest.json: tokenizer: type 'sentencepiece-bpe' is not supported"));
+        msg = expectError(withTokenizer(tokenizerEntry("bpe", "../tokenizer.json")));
+        assertTrue(msg, msg.contains("must be a plain file name"));
+        msg = expectError(withTokenizer(tokenizerEntry("bpe", "tokenizer.json").replace("}", ", \"unigram_scores\": \"fast\"}")));
+        assertTrue(msg, msg.contains("unigram_scores must be"));
+        msg = expectError(withTokenizer(tokenizerEntry("bpe", "tokenizer.json").replace("}", ", \"pad_id\": -1}")));
+        assertTrue(msg, msg.contains("pad_id must be >= 0"));
+        msg = expectError(fixture().replaceFirst("\"vocab\": \\{[^}]*\\},", ""));
+        assertEquals("manifest.json: missing field 'vocab'", msg);
     }
 }

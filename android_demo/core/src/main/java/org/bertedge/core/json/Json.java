@@ -22,19 +22,69 @@ public final class Json {
         }
     };
 
+    /**
+     * A non-integral number kept as its literal text: a reader that must convert it exactly as
+     * another JSON library does (tokenizer.json scores, see tokenizer.SerdeFloat) needs the digits,
+     * not Java's correctly rounded double. {@link #doubleValue()} is Java's parse.
+     */
+    public static final class FloatText extends Number {
+        private static final long serialVersionUID = 1L;
+        public final String text;
+
+        FloatText(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public double doubleValue() {
+            return Double.parseDouble(text);
+        }
+
+        @Override
+        public float floatValue() {
+            return (float) doubleValue();
+        }
+
+        @Override
+        public long longValue() {
+            return (long) doubleValue();
+        }
+
+        @Override
+        public int intValue() {
+            return (int) doubleValue();
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
     private final String s;
+    private final boolean floatText;
     private int pos;
 
-    private Json(String s) {
+    private Json(String s, boolean floatText) {
         this.s = s;
+        this.floatText = floatText;
     }
 
     /** Parse one JSON document; trailing non-whitespace is an error. */
     public static Object parse(String text) {
+        return parse(text, false);
+    }
+
+    /** Like {@link #parse(String)}, but non-integral numbers come back as {@link FloatText}. */
+    public static Object parseKeepingFloatText(String text) {
+        return parse(text, true);
+    }
+
+    private static Object parse(String text, boolean floatText) {
         if (text == null) {
             throw new JsonException("no JSON text (null)");
         }
-        Json p = new Json(text);
+        Json p = new Json(text, floatText);
         p.skipWs();
         if (p.pos < text.length() && text.charAt(p.pos) == '\uFEFF') {
             p.pos++; // a UTF-8 BOM decoded as U+FEFF
@@ -249,7 +299,7 @@ public final class Json {
         if (integral && t.length() <= 18) {
             return Long.parseLong(t);
         }
-        return Double.parseDouble(t);
+        return floatText ? new FloatText(t) : Double.parseDouble(t);
     }
 
     private void literal(String word) {
@@ -434,8 +484,8 @@ public final class Json {
         if (v instanceof Long) {
             return (Long) v;
         }
-        if (v instanceof Double) {
-            double d = (Double) v;
+        if (v instanceof Double || v instanceof FloatText) {
+            double d = ((Number) v).doubleValue();
             if (d == Math.rint(d) && Math.abs(d) < 9.0e15) {
                 return (long) d;
             }

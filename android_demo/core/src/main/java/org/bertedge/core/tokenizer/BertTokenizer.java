@@ -10,17 +10,19 @@ import java.util.List;
  * case-sensitive) are recognized before normalization and kept whole, as HF does for its
  * non-normalized added tokens. Thread-safe.
  */
-public final class BertTokenizer {
+public final class BertTokenizer implements TextTokenizer {
     private final Vocab vocab;
     private final BasicTokenizer basic;
     private final WordPieceTokenizer wordPiece;
     private final List<String> specials;
+    private final SpecialTokensTemplate template;
 
     public BertTokenizer(Vocab vocab, boolean lowercase, Boolean stripAccents) {
         this.vocab = vocab;
         this.basic = new BasicTokenizer(lowercase, stripAccents);
         this.wordPiece = new WordPieceTokenizer(vocab);
         this.specials = vocab.specialTokens();
+        this.template = SpecialTokensTemplate.bert(vocab.clsId(), vocab.sepId());
     }
 
     /** An uncased tokenizer (lowercase + strip accents), the MiniLM/BERT-uncased setting. */
@@ -36,6 +38,32 @@ public final class BertTokenizer {
         return basic;
     }
 
+    @Override
+    public SpecialTokensTemplate template() {
+        return template;
+    }
+
+    @Override
+    public int padId() {
+        return vocab.padId();
+    }
+
+    @Override
+    public String idToToken(int id) {
+        return id >= 0 && id < vocab.size() ? vocab.token(id) : null;
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocab.size();
+    }
+
+    @Override
+    public String type() {
+        return TYPE_WORDPIECE;
+    }
+
+    @Override
     public List<Integer> tokenIds(String text) {
         List<Integer> ids = new ArrayList<>();
         int pos = 0;

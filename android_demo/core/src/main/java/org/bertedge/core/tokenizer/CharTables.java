@@ -88,7 +88,7 @@ final class CharTables {
         }
     }
 
-    private static String join(String[] parts) {
+    static String join(String[] parts) {
         if (parts.length == 1) {
             return parts[0];
         }
@@ -99,7 +99,7 @@ final class CharTables {
         return sb.toString();
     }
 
-    private static Map<Integer, int[]> parseMap(String s) {
+    static Map<Integer, int[]> parseMap(String s) {
         Map<Integer, int[]> m = new HashMap<>();
         if (s.isEmpty()) {
             return m;

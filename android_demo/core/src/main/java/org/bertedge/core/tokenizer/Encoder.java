@@ -4,17 +4,22 @@ import java.util.List;
 
 /**
  * Builds fixed-length model inputs exactly as {@code tokenizer(text, text_pair,
- * padding="max_length", truncation=True, max_length=L)} of the HF fast BERT tokenizer:
- * {@code [CLS] A [SEP]} (or {@code [CLS] A [SEP] B [SEP]}, B with token type 1), truncated
- * longest-first to fit, then padded with {@code [PAD]} (mask 0, type 0) up to L.
+ * padding="max_length", truncation=True, max_length=L)} of the HF fast tokenizer, for every
+ * {@link TextTokenizer}: the text's ids truncated longest-first to {@code L} minus the special
+ * tokens, placed in the tokenizer's {@link SpecialTokensTemplate} (BERT: {@code [CLS] A [SEP]}
+ * or {@code [CLS] A [SEP] B [SEP]}, B with token type 1; RoBERTa: {@code <s> A </s></s> B </s>},
+ * all type 0), then padded with the tokenizer's pad id (mask 0, type 0) up to L.
  */
 public final class Encoder {
-    private final BertTokenizer tokenizer;
+    private final TextTokenizer tokenizer;
+    private final SpecialTokensTemplate template;
     private final int maxLength;
 
-    public Encoder(BertTokenizer tokenizer, int maxLength) {
-        if (maxLength < 3) {
-            throw new IllegalArgumentException("max length must be at least 3, got " + maxLength);
+    public Encoder(TextTokenizer tokenizer, int maxLength) {
+        this.template = tokenizer.template();
+        int min = template.added(false) + 1;
+        if (maxLength < Math.max(3, min)) {
+            throw new IllegalArgumentException("max length must be at least " + Math.max(3, min) + ", got " + maxLength);
         }
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
@@ -24,7 +29,7 @@ public final class Encoder {
         return maxLength;
     }
 
-    public BertTokenizer tokenizer() {
+    public TextTokenizer tokenizer() {
         return tokenizer;
     }
 
@@ -40,10 +45,14 @@ public final class Encoder {
 
     /** Truncate, add the special tokens and pad (public for tests and for reuse of ids). */
     public Encoding fromTokenIds(List<Integer> a, List<Integer> b) {
-        Vocab v = tokenizer.vocab();
         int n1 = a.size();
         int n2 = b == null ? 0 : b.size();
-        int budget = maxLength - (b == null ? 2 : 3);
+        int budget = maxLength - template.added(b != null);
+        if (budget < 0) {
+            // HF would not truncate at all here (its budget underflows): refuse instead
+            throw new IllegalArgumentException("max length " + maxLength + " is shorter than the "
+                    + template.added(b != null) + " special tokens of a " + (b == null ? "text" : "pair"));
+        }
         boolean truncated = n1 + n2 > budget;
         if (truncated) {
             if (b == null) {
@@ -57,28 +66,14 @@ public final class Encoder {
         int[] ids = new int[maxLength];
         int[] mask = new int[maxLength];
         int[] types = new int[maxLength];
-        int k = 0;
-        ids[k++] = v.clsId();
-        for (int i = 0; i < n1; i++) {
-            ids[k++] = a.get(i);
-        }
-        ids[k++] = v.sepId();
-        if (b != null) {
-            int typeStart = k;
-            for (int i = 0; i < n2; i++) {
-                ids[k++] = b.get(i);
-            }
-            ids[k++] = v.sepId();
-            for (int i = typeStart; i < k; i++) {
-                types[i] = 1;
-            }
-        }
+        int k = template.write(a, n1, b, n2, ids, types);
         for (int i = 0; i < k; i++) {
             mask[i] = 1;
         }
-        int pad = v.padId();
+        int pad = tokenizer.padId();
         for (int i = k; i < maxLength; i++) {
             ids[i] = pad;
+            types[i] = 0;
         }
         return new Encoding(ids, mask, types, k, truncated);
     }
