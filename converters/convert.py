@@ -207,58 +207,109 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
              num_calibration: int, threads, approximate_gelu: bool, validation_texts,
              full_int8_mask_value, metadata: bool = True, qat_steps: int = 0,
              train_threads: int = 1) -> dict:
-    from converters import onnx_export, real_length, validate
-    from converters.families import position_offset
-    from converters.student import build_length, load_student
-
-    user_threads = int(threads) if threads else None
-    threads = user_threads or 1
-    run.threads = threads
-    work = run.work
-    results: dict = {}
-    facts: dict = {}
-
-    # -- load ---------------------------------------------------------------------------------
-    t0 = run.begin("load")
+    """The steps in order; each target's conversion + validation is one `_Conversion` method."""
+    c = _Conversion(run, model_dir, out_dir, targets, L, calibration_texts, num_calibration,
+                    threads, approximate_gelu, validation_texts, full_int8_mask_value, metadata,
+                    qat_steps, train_threads)
+    c.load()
     want_tflite = [b for b in targets if b in TFLITE_BACKENDS]
-    student = load_student(model_dir, L)
-    cfg = student.config
-    context = real_length.trailing_context(student.model_type)
-    contract = real_length.dumps(L, context)  # every artifact runs sentences at their own length
-    vocab_size = int(cfg.get("vocab_size") or len(student.tokenizer))
-    vset = validate.build_validation_set(student.tokenizer, L, vocab_size, texts=validation_texts,
-                                         type_vocab_size=int(cfg.get("type_vocab_size") or 2))
-    validate.compute_reference(vset, student.model)
-    run.say(f"load: {student.model_type} {cfg.get('num_hidden_layers')}L-{cfg.get('hidden_size')}H, "
-            f"{student.num_labels} labels, {vset.n} validation cases "
-            f"({run.end('load', t0):.1f}s)")
-
-    # -- onnx ---------------------------------------------------------------------------------
-    bias_onnx = work / "graph_bias.onnx"  # simplified, float mask-bias input: fed to onnx2tf
     if "onnx" in targets or want_tflite:
-        t0 = run.begin("onnx")
-        raw = work / "graph_bias_raw.onnx"
-        onnx_export.export_onnx(student.model, raw, L, mask_input="bias")
-        simp = onnx_export.simplify_onnx(raw, bias_onnx)
-        if "onnx" in targets:
-            cand = work / ARTIFACTS["onnx"]
-            onnx_export.add_int_mask_input(bias_onnx, cand)
-            onnx_export.set_metadata(cand, real_length.KEY, contract)
-            t_conv = time.perf_counter() - t0
-            tv = time.perf_counter()
-            metrics = validate.validate_artifact(cand, "onnx", vset, "onnx", threads)
-            metrics["ops"] = onnx_export.onnx_op_counts(cand)
-            run.ready["onnx"] = cand
-            results["onnx"] = _artifact_entry(cand, t_conv,
-                                              time.perf_counter() - tv, metrics,
-                                              {"opset": onnx_export.OPSET, "onnxsim": simp})
-            run.say(_line("onnx", results["onnx"]))
-        run.end("onnx", t0)
-
-    # -- tflite -------------------------------------------------------------------------------
+        c.onnx()
     if want_tflite:
-        from converters import tflite
+        c.tflite_graph()
+        for backend in want_tflite:
+            run.attempt(backend, lambda: c.tflite(backend))
+    if "ptl_int8" in targets:
+        run.attempt("ptl_int8", c.ptl)
+    for backend in [b for b in targets if b in PTE_BACKENDS]:
+        run.attempt(backend, lambda: c.pte(backend))
+    return c.report()
 
+
+class _Conversion:
+    """One model's conversion: what `load` read, the graphs later steps share (the simplified
+    ONNX export, the checked TF graph) and each validated artifact's report entry."""
+
+    def __init__(self, run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int,
+                 calibration_texts, num_calibration: int, threads, approximate_gelu: bool,
+                 validation_texts, full_int8_mask_value, metadata: bool, qat_steps: int,
+                 train_threads: int):
+        self.run, self.work = run, run.work
+        self.model_dir, self.out_dir, self.targets, self.L = model_dir, out_dir, targets, L
+        self.calibration_texts, self.num_calibration = calibration_texts, num_calibration
+        self.user_threads = int(threads) if threads else None
+        self.threads = run.threads = self.user_threads or 1
+        self.train_threads = train_threads
+        self.approximate_gelu, self.validation_texts = approximate_gelu, validation_texts
+        self.full_int8_mask_value, self.metadata, self.qat_steps = (full_int8_mask_value,
+                                                                    metadata, qat_steps)
+        self.results: dict = {}  # backend -> report entry
+        self.facts: dict = {}  # conversion-wide facts for the report
+
+    # -- load -------------------------------------------------------------------------------
+    def load(self) -> None:
+        from converters import real_length, validate
+        from converters.student import load_student
+
+        t0 = self.run.begin("load")
+        self.student = student = load_student(self.model_dir, self.L)
+        self.cfg = cfg = student.config
+        self.context = real_length.trailing_context(student.model_type)
+        # every artifact runs sentences at their own length
+        self.contract = real_length.dumps(self.L, self.context)
+        vocab_size = int(cfg.get("vocab_size") or len(student.tokenizer))
+        self.vset = validate.build_validation_set(
+            student.tokenizer, self.L, vocab_size, texts=self.validation_texts,
+            type_vocab_size=int(cfg.get("type_vocab_size") or 2))
+        validate.compute_reference(self.vset, student.model)
+        self.run.say(f"load: {student.model_type} {cfg.get('num_hidden_layers')}L-"
+                     f"{cfg.get('hidden_size')}H, {student.num_labels} labels, {self.vset.n} "
+                     f"validation cases ({self.run.end('load', t0):.1f}s)")
+
+    def _publish(self, backend: str, cand: Path, t0: float, metrics: dict, extra: dict) -> None:
+        """Record a validated candidate: report entry, ready for its final name, progress line."""
+        self.run.ready[backend] = cand
+        self.results[backend] = _artifact_entry(cand, self._t_conv, time.perf_counter() - self._tv,
+                                                metrics, extra)
+        self.run.end(backend, t0)
+        self.run.say(_line(backend, self.results[backend]))
+
+    def _validate(self, cand: Path, backend: str, t0: float, vset=None) -> dict:
+        from converters import validate
+
+        self._t_conv = time.perf_counter() - t0
+        self._tv = time.perf_counter()
+        return validate.validate_artifact(cand, backend, vset or self.vset, backend, self.threads)
+
+    # -- onnx -------------------------------------------------------------------------------
+    def onnx(self) -> None:
+        """The simplified export with a float mask-bias input (what onnx2tf gets), and from it
+        model.onnx with the contract's int mask."""
+        from converters import onnx_export, real_length
+
+        t0 = self.run.begin("onnx")
+        self.bias_onnx = self.work / "graph_bias.onnx"
+        raw = self.work / "graph_bias_raw.onnx"
+        onnx_export.export_onnx(self.student.model, raw, self.L, mask_input="bias")
+        simp = onnx_export.simplify_onnx(raw, self.bias_onnx)
+        if "onnx" in self.targets:
+            cand = self.work / ARTIFACTS["onnx"]
+            onnx_export.add_int_mask_input(self.bias_onnx, cand)
+            onnx_export.set_metadata(cand, real_length.KEY, self.contract)
+            metrics = self._validate(cand, "onnx", t0)
+            metrics["ops"] = onnx_export.onnx_op_counts(cand)
+            self._publish("onnx", cand, t0, metrics, {"opset": onnx_export.OPSET, "onnxsim": simp})
+        else:
+            self.run.end("onnx", t0)
+
+    # -- tflite -----------------------------------------------------------------------------
+    def tflite_graph(self) -> None:
+        """onnx2tf builds the TF graph every .tflite is converted from, checked once."""
+        from converters import int8_graph, onnx_export, tflite
+        from converters.families import position_offset
+        from converters.student import build_length
+
+        run, work, L, facts = self.run, self.work, self.L, self.facts
         t0 = run.begin("tflite_graph")
         t_imp = time.perf_counter()
         tflite.import_frameworks()
@@ -266,233 +317,236 @@ def _convert(run: _Run, model_dir: Path, out_dir: Path, targets: list, L: int, c
         # onnx2tf builds at [1, Lb]: Lb = L unless L (or L - 1) equals a model width, which
         # onnx2tf can confuse with it (MobileBERT's 128-wide bottleneck at L = 128: its trigram
         # slices cut the wrong axis); the file is made length-agnostic afterwards.
-        Lb = build_length(cfg, L)
+        self.Lb = Lb = build_length(self.cfg, L)
         facts["tflite_build_length"] = Lb
         tf_onnx = work / "graph_bias_static.onnx"
-        first_row = position_offset(cfg)  # RoBERTa-style positions start at padding_idx + 1
-        positions = onnx_export.static_copy(bias_onnx, tf_onnx, Lb, table_rows=L,
-                                             first_row=first_row)
-        if positions is None and Lb != L:  # positions folded into constants of length Lb
+        self.first_row = position_offset(self.cfg)  # RoBERTa: positions from padding_idx + 1
+        self.positions = onnx_export.static_copy(self.bias_onnx, tf_onnx, Lb, table_rows=L,
+                                                 first_row=self.first_row)
+        if self.positions is None and Lb != L:  # positions folded into constants of length Lb
             raise ConversionError("tflite_graph", f"max_seq_length={L} equals a model width and "
                                                   "the graph has no position-embedding lookup to "
                                                   "build it at another length: pick another "
                                                   "max_seq_length")
-        vset_tf = vset  # what the TF graph and the .tflite files are checked against
-        tf_model = student.model  # what the TF graph is converted from
-        if approximate_gelu:
-            model_approx = _copy_model(student.model)
-            n = onnx_export.approximate_gelu_(model_approx)
-            if n:
-                tf_model = model_approx
-                raw = work / "graph_bias_tanh_gelu_raw.onnx"
-                tf_onnx = work / "graph_bias_tanh_gelu.onnx"
-                onnx_export.export_onnx(model_approx, raw, L, mask_input="bias", step="tflite_graph")
-                onnx_export.simplify_onnx(raw, tf_onnx, step="tflite_graph")
-                positions = onnx_export.static_copy(tf_onnx, tf_onnx, Lb, table_rows=L,
-                                                    first_row=first_row)
-                # Each conversion is checked against the model it converts (the tanh-GELU
-                # student); what the approximation itself costs is reported separately.
-                vset_tf = dataclasses.replace(vset)
-                validate.compute_reference(vset_tf, model_approx)
-                facts["approximate_gelu_effect"] = {
-                    "replaced_modules": n,
-                    "max_abs_logit_diff_vs_exact": float(np.abs(vset_tf.reference - vset.reference).max()),
-                    "argmax_agreement_vs_exact": float(np.mean(
-                        vset_tf.reference.argmax(1) == vset.reference.argmax(1))),
-                }
-            run.say(f"tflite_graph: approximate_gelu: {n} exact GELU(s) -> tanh GELU")
+        self.vset_tf = self.vset  # what the TF graph and the .tflite files are checked against
+        self.tf_model = self.student.model  # what the TF graph is converted from
+        if self.approximate_gelu:
+            tf_onnx = self._approximate_gelu(tf_onnx) or tf_onnx
         # Every GELU as one op: exact GELU's Erf has no TFLite builtin (it would be FlexErf)
-        from converters import int8_graph
-
         fused = tf_onnx.with_name(tf_onnx.stem + "_gelu.onnx")
         facts["gelu_fused"] = int8_graph.fuse_gelu(tf_onnx, fused)
-        tf_onnx = fused
-        onnx_export.check_tflite_lowerable(onnx_export.onnx_op_counts(tf_onnx), "tflite_graph")
-        if user_threads:
-            _tf_threads(user_threads)
-
-        def build_graph(onnx_path: Path, scratch: Path, step: str, ref=None, split_rows: int = 0):
-            """onnx2tf graph + serving function, checked against the model it was exported
-            from (`ref`, default the float student). If onnx2tf's fast path guessed a layout
-            wrong, rebuild with its reference run. split_rows: cls_split.py's graph (1)."""
-            ref = ref or vset_tf
-            keras_model = tflite.build_keras_model(onnx_path, scratch, step=step)
-            graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
-                                        position_table=positions, build_length=Lb,
-                                        split_rows=split_rows)
-            check = _graph_check(tflite, graph, ref)
-            if not check["ok"]:
-                run.say(f"{step}: fast onnx2tf graph is off by {check['max_abs_diff']:.3g}; "
-                        "rebuilding with onnx2tf's reference run")
-                keras_model = tflite.build_keras_model(onnx_path, scratch, step=step,
-                                                       reference_run=True)
-                graph = tflite.ServingGraph(keras_model, L, onnx_export.MASK_VALUE,
-                                            position_table=positions, build_length=Lb,
-                                            split_rows=split_rows)
-                check = _graph_check(tflite, graph, ref)
-                check["rebuilt_with_reference_run"] = True
-                if not check["ok"]:
-                    raise ConversionError(
-                        step, f"the TF graph onnx2tf built disagrees with the float student "
-                              f"(max |logit diff| {check['max_abs_diff']:.3g} > "
-                              f"{check['tolerance']:.3g} on {check['worst_case']}); see onnx2tf.log")
-            return graph, check
-
-        graph_float, graph_check = build_graph(tf_onnx, work, "tflite_graph")
-        facts["tflite_graph_check"] = graph_check
+        self.tf_onnx = fused
+        onnx_export.check_tflite_lowerable(onnx_export.onnx_op_counts(fused), "tflite_graph")
+        if self.user_threads:
+            _tf_threads(self.user_threads)
+        self.graph_float, facts["tflite_graph_check"] = self._build_graph(fused, work, "tflite_graph")
         run.say(f"tflite_graph: onnx2tf graph built and checked, max|dlogit| "
-                f"{graph_check['max_abs_diff']:.2e} ({run.end('tflite_graph', t0):.1f}s)")
+                f"{facts['tflite_graph_check']['max_abs_diff']:.2e} "
+                f"({run.end('tflite_graph', t0):.1f}s)")
+        self._metadata_setup()
 
-        from converters import cls_split, int8_graph, tflite_metadata
+    def _approximate_gelu(self, tf_onnx: Path) -> Optional[Path]:
+        """--approximate-gelu: the TF graph from a tanh-GELU copy of the model (None when the
+        model has no exact GELU). Each conversion is checked against the model it converts;
+        what the approximation itself costs is reported separately."""
+        from converters import onnx_export, validate
 
-        md_writer = _dist_version("mediapipe")
-        md_version = _dist_version("bert-edge")
-        md_name = (f"bert-edge {student.model_type} {cfg.get('num_hidden_layers')}L-"
-                   f"{cfg.get('hidden_size')}H text classifier ({', '.join(student.labels)})")
-        if metadata:
+        model_approx = _copy_model(self.student.model)
+        n = onnx_export.approximate_gelu_(model_approx)
+        self.run.say(f"tflite_graph: approximate_gelu: {n} exact GELU(s) -> tanh GELU")
+        if not n:
+            return None
+        self.tf_model = model_approx
+        raw = self.work / "graph_bias_tanh_gelu_raw.onnx"
+        out = self.work / "graph_bias_tanh_gelu.onnx"
+        onnx_export.export_onnx(model_approx, raw, self.L, mask_input="bias", step="tflite_graph")
+        onnx_export.simplify_onnx(raw, out, step="tflite_graph")
+        self.positions = onnx_export.static_copy(out, out, self.Lb, table_rows=self.L,
+                                                 first_row=self.first_row)
+        self.vset_tf = dataclasses.replace(self.vset)
+        validate.compute_reference(self.vset_tf, model_approx)
+        ref, approx = self.vset.reference, self.vset_tf.reference
+        self.facts["approximate_gelu_effect"] = {
+            "replaced_modules": n,
+            "max_abs_logit_diff_vs_exact": float(np.abs(approx - ref).max()),
+            "argmax_agreement_vs_exact": float(np.mean(approx.argmax(1) == ref.argmax(1))),
+        }
+        return out
+
+    def _build_graph(self, onnx_path: Path, scratch: Path, step: str, ref=None,
+                     split_rows: int = 0):
+        """onnx2tf graph + serving function, checked against the model it was exported from
+        (`ref`, default the float student). If onnx2tf's fast path guessed a layout wrong,
+        rebuild with its reference run. split_rows: cls_split.py's graph (1)."""
+        from converters import onnx_export, tflite
+
+        ref = ref or self.vset_tf
+
+        def build(reference_run: bool):
+            keras_model = tflite.build_keras_model(onnx_path, scratch, step=step,
+                                                   reference_run=reference_run)
+            graph = tflite.ServingGraph(keras_model, self.L, onnx_export.MASK_VALUE,
+                                        position_table=self.positions, build_length=self.Lb,
+                                        split_rows=split_rows)
+            return graph, _graph_check(tflite, graph, ref)
+
+        graph, check = build(reference_run=False)
+        if not check["ok"]:
+            self.run.say(f"{step}: fast onnx2tf graph is off by {check['max_abs_diff']:.3g}; "
+                         "rebuilding with onnx2tf's reference run")
+            graph, check = build(reference_run=True)
+            check["rebuilt_with_reference_run"] = True
+            if not check["ok"]:
+                raise ConversionError(
+                    step, f"the TF graph onnx2tf built disagrees with the float student "
+                          f"(max |logit diff| {check['max_abs_diff']:.3g} > "
+                          f"{check['tolerance']:.3g} on {check['worst_case']}); see onnx2tf.log")
+        return graph, check
+
+    def _metadata_setup(self) -> None:
+        from converters import tflite_metadata
+
+        cfg, student = self.cfg, self.student
+        self.md_writer = _dist_version("mediapipe")
+        self.md_version = _dist_version("bert-edge")
+        self.md_name = (f"bert-edge {student.model_type} {cfg.get('num_hidden_layers')}L-"
+                        f"{cfg.get('hidden_size')}H text classifier ({', '.join(student.labels)})")
+        if self.metadata:
             why = tflite_metadata.writer_available()
             if why:
                 raise ConversionError("tflite_graph", f"TFLite metadata needs MediaPipe's writer "
                                                       f"(mediapipe): {why}; or convert "
                                                       "with metadata=False")
 
-        def tflite_step(backend: str) -> None:
-            variant = backend[len("tflite_"):]
-            t0 = run.begin(backend)
-            extra: dict = {}
-            rep = None
-            graph = graph_float
-            if variant == "int8_full":
-                mask_value = (tflite.FULL_INT8_MASK_VALUE if full_int8_mask_value is None
-                              else float(full_int8_mask_value))
-                texts, source = sample_calibration_texts(calibration_texts, num_calibration)
-                enc = validate.encode(student.tokenizer, texts, L)
-                # Padded to L: calibrating at real length (or padded only to the longest text)
-                # was faster but never saw the masked scores or the late positions; on the demo
-                # student it raised the max |logit diff| from 1.5 to 2.2 (docs/real-length.md).
-                samples = [{k: enc[k][i:i + 1] for k in INPUT_NAMES} for i in range(len(texts))]
-                src_onnx, ref, int8_model = tf_onnx, vset_tf, tf_model
-                # The [CLS] row in its own tensors (cls_split.py): its outliers no longer set
-                # the int8 scale of every other token's (build_length keeps Lb - 1 clear of
-                # the model widths, so the other rows' length stays unambiguous).
-                extra["cls_split"] = cls_split.supported(tf_model) and L >= 2
-                if qat_steps:
-                    qat_model, extra["qat"] = _quantization_aware(
-                        run, tf_model, student, calibration_texts, samples, qat_steps,
-                        mask_value, user_threads or train_threads, extra["cls_split"])
-                    if qat_model is not None:
-                        int8_model, ref = qat_model, dataclasses.replace(vset)
-                        validate.compute_reference(ref, qat_model)
-                if extra["cls_split"] or int8_model is not tf_model:
-                    src_onnx = work / "graph_bias_int8_src.onnx"
-                    onnx_export.export_onnx(cls_split.wrap(int8_model) if extra["cls_split"]
-                                            else int8_model, work / "graph_bias_int8_src_raw.onnx",
-                                            L, mask_input="bias", step=backend)
-                    onnx_export.simplify_onnx(work / "graph_bias_int8_src_raw.onnx", src_onnx,
-                                              step=backend)
-                    # embeddings stay frozen in QAT: `positions` still holds
-                    onnx_export.static_copy(src_onnx, src_onnx, Lb, step=backend, table_rows=L,
-                                            first_row=first_row)
-                # Its own graph: LayerNorm and GELU in forms that int8 can hold (int8_graph.py)
-                int8_onnx = work / "graph_bias_int8.onnx"
-                rewritten = int8_graph.rewrite_for_full_int8(src_onnx, int8_onnx)
-                onnx_export.simplify_onnx(int8_onnx, int8_onnx, step=backend)
-                graph, check = build_graph(int8_onnx, work / "int8_graph", backend, ref,
-                                           1 if extra["cls_split"] else 0)
-                graph = graph.with_mask_value(mask_value)
-                extra["graph"] = {"rewritten": rewritten, "check": check}
-                rep = lambda: iter(samples)  # noqa: E731 - yields dicts keyed by signature names
-                extra.update({"calibration": {"samples": len(samples), "source": source,
-                                              "mean_tokens": float(enc["attention_mask"].sum(1).mean())},
-                              "mask_value": mask_value})
-            tflite._FastCalibrator.last_stats = {}
-            data = tflite.convert_variant(graph, variant, backend, representative=rep,
-                                          num_threads=threads or 1,
-                                          trailing_context=_trailing(context, extra))
-            if variant == "int8_full":
-                extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
-            if metadata:
-                # MediaPipe/Task Library metadata + a softmax `probabilities` output, written
-                # BEFORE validation so validation and parity check the file that ships.
-                tm = time.perf_counter()
-                data, md_tok = tflite_metadata.add_metadata(
-                    data, student.tokenizer, student.labels, name=md_name, version=md_version,
-                    vocab_file=model_dir / "vocab.txt", model_dir=model_dir)
-                extra["metadata"] = {"writer": "mediapipe " + md_writer, "name": md_name,
-                                     "version": md_version,
-                                     "tokenizer": md_tok["mediapipe"],
-                                     **({"no_tokenizer": md_tok["why"]} if "why" in md_tok else {}),
-                                     "outputs": [tflite_metadata.PROBS_NAME, "logits"],
-                                     "seconds": round(time.perf_counter() - tm, 3)}
-            cand = work / ARTIFACTS[backend]
-            cand.write_bytes(data)
-            t_conv = time.perf_counter() - t0
-            tv = time.perf_counter()
-            metrics = validate.validate_artifact(cand, backend, vset_tf, backend, threads)
-            extra["weight_bytes_by_type"] = tflite.tflite_tensor_types(cand)
-            run.ready[backend] = cand
-            results[backend] = _artifact_entry(cand, t_conv,
-                                               time.perf_counter() - tv, metrics, extra)
-            run.end(backend, t0)
-            run.say(_line(backend, results[backend]))
+    def tflite(self, backend: str) -> None:
+        """One .tflite variant from the checked graph (full int8: from its own rewritten graph,
+        calibrated), + metadata, validated."""
+        from converters import tflite
 
-        for backend in want_tflite:
-            run.attempt(backend, lambda: tflite_step(backend))
+        variant = backend[len("tflite_"):]
+        t0 = self.run.begin(backend)
+        extra: dict = {}
+        graph, representative = self.graph_float, None
+        if variant == "int8_full":
+            graph, representative = self._full_int8_graph(backend, extra)
+        tflite._FastCalibrator.last_stats = {}
+        data = tflite.convert_variant(graph, variant, backend, representative=representative,
+                                      num_threads=self.threads or 1,
+                                      trailing_context=_trailing(self.context, extra))
+        if variant == "int8_full":
+            extra["calibration"]["ranges"] = dict(tflite._FastCalibrator.last_stats)
+        if self.metadata:
+            data = self._add_metadata(data, extra)
+        cand = self.work / ARTIFACTS[backend]
+        cand.write_bytes(data)
+        metrics = self._validate(cand, backend, t0, self.vset_tf)
+        extra["weight_bytes_by_type"] = tflite.tflite_tensor_types(cand)
+        self._publish(backend, cand, t0, metrics, extra)
 
-    # -- torchscript mobile -------------------------------------------------------------------
-    def ptl_step() -> None:
+    def _full_int8_graph(self, backend: str, extra: dict):
+        """(graph, representative dataset) for full int8: the [CLS] row split out, optional QAT,
+        LayerNorm and GELU rewritten (int8_graph.py), calibration texts padded to L."""
+        from converters import cls_split, int8_graph, onnx_export, tflite, validate
+
+        L, work = self.L, self.work
+        mask_value = (tflite.FULL_INT8_MASK_VALUE if self.full_int8_mask_value is None
+                      else float(self.full_int8_mask_value))
+        texts, source = sample_calibration_texts(self.calibration_texts, self.num_calibration)
+        enc = validate.encode(self.student.tokenizer, texts, L)
+        # Padded to L: calibrating at real length (or padded only to the longest text) was
+        # faster but never saw the masked scores or the late positions; on the demo student it
+        # raised the max |logit diff| from 1.5 to 2.2 (docs/real-length.md).
+        samples = [{k: enc[k][i:i + 1] for k in INPUT_NAMES} for i in range(len(texts))]
+        src_onnx, ref, int8_model = self.tf_onnx, self.vset_tf, self.tf_model
+        # The [CLS] row in its own tensors (cls_split.py): its outliers no longer set the int8
+        # scale of every other token's (build_length keeps Lb - 1 clear of the model widths,
+        # so the other rows' length stays unambiguous).
+        extra["cls_split"] = cls_split.supported(self.tf_model) and L >= 2
+        if self.qat_steps:
+            qat_model, extra["qat"] = _quantization_aware(
+                self.run, self.tf_model, self.student, self.calibration_texts, samples,
+                self.qat_steps, mask_value, self.user_threads or self.train_threads,
+                extra["cls_split"])
+            if qat_model is not None:
+                int8_model, ref = qat_model, dataclasses.replace(self.vset)
+                validate.compute_reference(ref, qat_model)
+        if extra["cls_split"] or int8_model is not self.tf_model:
+            src_onnx = work / "graph_bias_int8_src.onnx"
+            onnx_export.export_onnx(cls_split.wrap(int8_model) if extra["cls_split"]
+                                    else int8_model, work / "graph_bias_int8_src_raw.onnx",
+                                    L, mask_input="bias", step=backend)
+            onnx_export.simplify_onnx(work / "graph_bias_int8_src_raw.onnx", src_onnx,
+                                      step=backend)
+            # embeddings stay frozen in QAT: `positions` still holds
+            onnx_export.static_copy(src_onnx, src_onnx, self.Lb, step=backend, table_rows=L,
+                                    first_row=self.first_row)
+        int8_onnx = work / "graph_bias_int8.onnx"
+        rewritten = int8_graph.rewrite_for_full_int8(src_onnx, int8_onnx)
+        onnx_export.simplify_onnx(int8_onnx, int8_onnx, step=backend)
+        graph, check = self._build_graph(int8_onnx, work / "int8_graph", backend, ref,
+                                         1 if extra["cls_split"] else 0)
+        extra["graph"] = {"rewritten": rewritten, "check": check}
+        extra.update({"calibration": {"samples": len(samples), "source": source,
+                                      "mean_tokens": float(enc["attention_mask"].sum(1).mean())},
+                      "mask_value": mask_value})
+        # yields dicts keyed by signature names
+        return graph.with_mask_value(mask_value), lambda: iter(samples)
+
+    def _add_metadata(self, data: bytes, extra: dict) -> bytes:
+        """MediaPipe/Task Library metadata + a softmax `probabilities` output, written BEFORE
+        validation so validation and parity check the file that ships."""
+        from converters import tflite_metadata
+
+        tm = time.perf_counter()
+        data, md_tok = tflite_metadata.add_metadata(
+            data, self.student.tokenizer, self.student.labels, name=self.md_name,
+            version=self.md_version, vocab_file=self.model_dir / "vocab.txt",
+            model_dir=self.model_dir)
+        extra["metadata"] = {"writer": "mediapipe " + self.md_writer, "name": self.md_name,
+                             "version": self.md_version, "tokenizer": md_tok["mediapipe"],
+                             **({"no_tokenizer": md_tok["why"]} if "why" in md_tok else {}),
+                             "outputs": [tflite_metadata.PROBS_NAME, "logits"],
+                             "seconds": round(time.perf_counter() - tm, 3)}
+        return data
+
+    # -- torchscript mobile -----------------------------------------------------------------
+    def ptl(self) -> None:
         from converters import torchscript_mobile
 
-        t0 = run.begin("ptl_int8")
-        cand = work / ARTIFACTS["ptl_int8"]
-        ptl_facts = torchscript_mobile.convert_ptl(student.model, cand, L,
-                                                   model_type=student.model_type)
-        t_conv = time.perf_counter() - t0
-        tv = time.perf_counter()
-        metrics = validate.validate_artifact(cand, "ptl_int8", vset, "ptl_int8", threads)
+        t0 = self.run.begin("ptl_int8")
+        cand = self.work / ARTIFACTS["ptl_int8"]
+        ptl_facts = torchscript_mobile.convert_ptl(self.student.model, cand, self.L,
+                                                   model_type=self.student.model_type)
+        metrics = self._validate(cand, "ptl_int8", t0)
         metrics["ops"] = ptl_facts.pop("ops")
-        run.ready["ptl_int8"] = cand
-        results["ptl_int8"] = _artifact_entry(cand, t_conv,
-                                              time.perf_counter() - tv, metrics, ptl_facts)
-        run.end("ptl_int8", t0)
-        run.say(_line("ptl_int8", results["ptl_int8"]))
+        self._publish("ptl_int8", cand, t0, metrics, ptl_facts)
 
-    if "ptl_int8" in targets:
-        run.attempt("ptl_int8", ptl_step)
-
-    # -- executorch ---------------------------------------------------------------------------
-    def pte_step(backend: str) -> None:
+    # -- executorch -------------------------------------------------------------------------
+    def pte(self, backend: str) -> None:
         from converters import executorch_pte
         from converters.backends import REGISTRY
 
-        t0 = run.begin(backend)
-        cand = work / ARTIFACTS[backend]
+        t0 = self.run.begin(backend)
+        cand = self.work / ARTIFACTS[backend]
         quantize = "int8" if REGISTRY[backend].precision == "int8" else None
-        pte_facts = executorch_pte.convert_pte(student.model, cand, L, quantize, step=backend,
-                                                trailing_context=context)
-        t_conv = time.perf_counter() - t0
-        tv = time.perf_counter()
-        metrics = validate.validate_artifact(cand, backend, vset, backend, threads)
+        pte_facts = executorch_pte.convert_pte(self.student.model, cand, self.L, quantize,
+                                               step=backend, trailing_context=self.context)
+        metrics = self._validate(cand, backend, t0)
         metrics["ops"] = pte_facts.pop("ops_outside_delegate")
-        run.ready[backend] = cand
-        results[backend] = _artifact_entry(cand, t_conv, time.perf_counter() - tv, metrics,
-                                           pte_facts)
-        run.end(backend, t0)
-        run.say(_line(backend, results[backend]))
+        self._publish(backend, cand, t0, metrics, pte_facts)
 
-    for backend in [b for b in targets if b in PTE_BACKENDS]:
-        run.attempt(backend, lambda: pte_step(backend))
+    # -- report -----------------------------------------------------------------------------
+    def report(self) -> dict:
+        from converters.files import write_json_atomic
 
-    # -- report -------------------------------------------------------------------------------
-    run.begin("report")
-    report = _report(student, model_dir, L, targets, results, run, approximate_gelu, vset)
-    report.update(facts)
-    from converters.files import write_json_atomic
-
-    run.publish(targets)
-    write_json_atomic(out_dir / REPORT_NAME, report)
-    run.say(f"done in {report['total_seconds']:.1f}s -> {out_dir}")
-    return report
+        self.run.begin("report")
+        report = _report(self.student, self.model_dir, self.L, self.targets, self.results,
+                         self.run, self.approximate_gelu, self.vset)
+        report.update(self.facts)
+        self.run.publish(self.targets)
+        write_json_atomic(self.out_dir / REPORT_NAME, report)
+        self.run.say(f"done in {report['total_seconds']:.1f}s -> {self.out_dir}")
+        return report
 
 
 def _quantization_aware(run: _Run, model, student, texts, samples, steps: int, mask_value: float,
