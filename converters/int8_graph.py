@@ -97,14 +97,19 @@ def _scalar(consts: dict, name: str, value: float) -> bool:
     return a.size == 1 and abs(float(a.reshape(-1)[0]) - value) <= 1e-3 * max(1.0, abs(value))
 
 
-def _gelu_matches(g, consts: dict):
-    """(x, last node, all nodes) of each `0.5*x * (1 + tanh(0.79788*(x + 0.044715*x^3)))` chain,
-    as torch exports transformers' NewGELUActivation / nn.GELU(approximate='tanh')."""
+def _graph_index(g) -> tuple[dict, dict]:
+    """({tensor: nodes reading it}, {tensor: node writing it}) of an ONNX graph."""
     consumers: dict = {}
     for n in g.node:
         for x in n.input:
             consumers.setdefault(x, []).append(n)
-    producer = {o: n for n in g.node for o in n.output}
+    return consumers, {o: n for n in g.node for o in n.output}
+
+
+def _gelu_matches(g, consts: dict):
+    """(x, last node, all nodes) of each `0.5*x * (1 + tanh(0.79788*(x + 0.044715*x^3)))` chain,
+    as torch exports transformers' NewGELUActivation / nn.GELU(approximate='tanh')."""
+    consumers, producer = _graph_index(g)
     c = _GELU_CONSTANTS
 
     def only(name, op, const=None):
@@ -141,11 +146,7 @@ def _gelu_matches(g, consts: dict):
 def _exact_gelu_matches(g, consts: dict):
     """(x, last node, all nodes) of each `(x * (1 + erf(x / sqrt(2)))) * 0.5` chain (or with
     `x * 0.7071` for the division, or 0.5 applied to x first), as torch exports exact GELU."""
-    consumers: dict = {}
-    for n in g.node:
-        for x in n.input:
-            consumers.setdefault(x, []).append(n)
-    producer = {o: n for n in g.node for o in n.output}
+    consumers, producer = _graph_index(g)
     c = _GELU_CONSTANTS
 
     def has(node, value):

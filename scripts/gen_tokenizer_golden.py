@@ -389,6 +389,28 @@ def check_tables_version(repo: Path) -> None:
               file=sys.stderr)
 
 
+
+def encode_cases(tok, cases: list[dict], with_normalized: bool = False) -> None:
+    """The HF outputs of every case, in groups of equal (max_length, has-pair), in order
+    (with_normalized: also the normalizer's output, for the Unigram/BPE golden sets)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(cases):
+        groups.setdefault((c["max_length"], c["text_pair"] is not None), []).append(i)
+    norm = tok.backend_tokenizer.normalizer
+    for (ml, has_pair), idx in sorted(groups.items()):
+        texts = [cases[i]["text"] for i in idx]
+        pairs = [cases[i]["text_pair"] for i in idx] if has_pair else None
+        enc = tok(texts, pairs, padding="max_length", truncation=True, max_length=ml,
+                  return_token_type_ids=True, return_attention_mask=True)
+        for j, i in enumerate(idx):
+            for k in ("input_ids", "attention_mask", "token_type_ids"):
+                cases[i][k] = list(enc[k][j])
+                assert len(cases[i][k]) == ml, (i, k)
+            cases[i]["tokens"] = tok.convert_ids_to_tokens(cases[i]["input_ids"][:sum(enc["attention_mask"][j])])
+            if with_normalized and norm is not None:
+                cases[i]["normalized"] = norm.normalize_str(cases[i]["text"])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="output directory (build dir)")
@@ -415,20 +437,7 @@ def main() -> int:
     n_curated = len(cases)
     cases += fuzz(random.Random(args.seed * 1000003 + 1), args.fuzz, vocab)
 
-    # encode in groups of equal (max_length, has-pair), in order
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(cases):
-        groups.setdefault((c["max_length"], c["text_pair"] is not None), []).append(i)
-    for (ml, has_pair), idx in sorted(groups.items()):
-        texts = [cases[i]["text"] for i in idx]
-        pairs = [cases[i]["text_pair"] for i in idx] if has_pair else None
-        enc = tok(texts, pairs, padding="max_length", truncation=True, max_length=ml,
-                  return_token_type_ids=True, return_attention_mask=True)
-        for j, i in enumerate(idx):
-            for k in ("input_ids", "attention_mask", "token_type_ids"):
-                cases[i][k] = list(enc[k][j])
-                assert len(cases[i][k]) == ml, (i, k)
-            cases[i]["tokens"] = tok.convert_ids_to_tokens(cases[i]["input_ids"][:sum(enc["attention_mask"][j])])
+    encode_cases(tok, cases)
 
     args.out.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}

@@ -55,6 +55,8 @@ import struct
 import sys
 from pathlib import Path
 
+from transformers.convert_slow_tokenizer import bytes_to_unicode  # GPT-2's byte <-> char map
+
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("gen_tokenizer_golden", HERE / "gen_tokenizer_golden.py")
 wp = importlib.util.module_from_spec(_spec)
@@ -272,7 +274,7 @@ def word_list(tok) -> list[str]:
     """The vocabulary as the WordPiece case builders expect it: word starts plain, word
     continuations as '##piece' (byte-level and '▁' markers decoded)."""
     vocab = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
-    byte_dec = {v: k for k, v in _bytes_to_unicode().items()}
+    byte_dec = {v: k for k, v in bytes_to_unicode().items()}
     out = []
     for t, _ in vocab:
         if t.startswith("<") and t.endswith(">") or t.startswith("[") and t.endswith("]"):
@@ -290,18 +292,6 @@ def word_list(tok) -> list[str]:
         if s:
             out.append(s if start else "##" + s)
     return out
-
-
-def _bytes_to_unicode() -> dict:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
 
 
 def family_cases(rng: random.Random, specials: list[str]) -> list[dict]:
@@ -366,26 +356,6 @@ def family_cases(rng: random.Random, specials: list[str]) -> list[dict]:
                for _ in range(rng.randint(1, 6))]
         add("bytes", "".join(chr(c) for c in cps if not 0xD800 <= c <= 0xDFFF))
     return cases
-
-
-def encode_cases(tok, cases: list[dict], with_normalized: bool) -> None:
-    """The HF outputs, in groups of equal (max_length, has-pair)."""
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(cases):
-        groups.setdefault((c["max_length"], c["text_pair"] is not None), []).append(i)
-    norm = tok.backend_tokenizer.normalizer
-    for (ml, has_pair), idx in sorted(groups.items()):
-        texts = [cases[i]["text"] for i in idx]
-        pairs = [cases[i]["text_pair"] for i in idx] if has_pair else None
-        enc = tok(texts, pairs, padding="max_length", truncation=True, max_length=ml,
-                  return_token_type_ids=True, return_attention_mask=True)
-        for j, i in enumerate(idx):
-            for k in ("input_ids", "attention_mask", "token_type_ids"):
-                cases[i][k] = list(enc[k][j])
-                assert len(cases[i][k]) == ml, (i, k)
-            cases[i]["tokens"] = tok.convert_ids_to_tokens(cases[i]["input_ids"][:sum(enc["attention_mask"][j])])
-            if with_normalized and norm is not None:
-                cases[i]["normalized"] = norm.normalize_str(cases[i]["text"])
 
 
 def score_parsing(tok, d: Path):
@@ -483,7 +453,7 @@ def main() -> int:
         cases = [c for c in cases if c["text_pair"] is None or c["max_length"] >= pair_added]
         n_curated = len(cases)
         cases += wp.fuzz(random.Random(args.seed * 1000003 + 1), args.fuzz, words)
-        encode_cases(tok, cases, with_normalized=True)
+        wp.encode_cases(tok, cases, with_normalized=True)
         differs = tokenizer_file_disagreements(d, cases) if (d / "tokenizer_config.json").is_file() else None
         meta = write_variant(d, tok, cases, n_curated, args.seed, differs)
         summary.append(f"{name} ({meta['type']}): {meta['curated']} + {meta['fuzz']}")

@@ -53,6 +53,7 @@ from pathlib import Path
 from tokenizers import normalizers as N
 from tokenizers import pre_tokenizers as P
 import tokenizers
+from transformers.convert_slow_tokenizer import bytes_to_unicode  # GPT-2's byte <-> char map
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "core/src/main/java/org/bertedge/core/tokenizer/UnicodeTables.java"
@@ -570,7 +571,7 @@ def verify_hf(t: dict) -> None:
             if model_unicode_form(s, t, f) != norm.normalize_str(s):
                 raise SystemExit(f"{f} model differs on {s!r}")
     pre = P.ByteLevel(add_prefix_space=False, use_regex=True)
-    inv = {v: k for k, v in _bytes_to_unicode().items()}
+    inv = {v: k for k, v in bytes_to_unicode().items()}
     classes = [sorted(t["BL_LETTER"])[:3000], sorted(t["BL_NUMBER"]), sorted(t["BL_SPACE"]),
                list(range(0x20, 0x7F)), [0x27, 0x20, 0x20, 0x73, 0x74, 0x72, 0x65, 0x76, 0x6D, 0x6C, 0x64], CPS]
     for _ in range(20000):
@@ -593,19 +594,6 @@ def verify_hf(t: dict) -> None:
             raise SystemExit(f"grapheme model differs from regex \\X on {s!r}")
 
 
-def _bytes_to_unicode() -> dict:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
-
-# ---------------------------------------------------------------- model of the Java algorithm
 def model_normalize(text: str, t: dict) -> str:
     out = []
     for ch in text:
