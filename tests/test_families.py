@@ -184,8 +184,9 @@ def test_deberta_is_refused_in_one_line(tmp_path, cli):
 
 def test_roberta_through_parity_and_bundle(tmp_path_factory, cli):
     """A user's RoBERTa (byte-level BPE) through the chain after distillation: finetune-teacher,
-    convert, parity (MediaPipe not checked, with the reason), and an app bundle whose manifest
-    names the tokenizer (format_version 2, tokenizer.json) and whose golden ids are HF's."""
+    convert, parity (MediaPipe not checked, with the reason), an app bundle whose manifest names
+    the tokenizer (format_version 2, tokenizer.json) and whose golden ids are HF's, `evaluate`
+    on the bundle and `device-check` on emulated arm64 CPUs."""
     from converters import convert_all
     from pipeline.bundle import make_bundle
     from pipeline.config import FinetuneConfig, load_config
@@ -226,6 +227,9 @@ def test_roberta_through_parity_and_bundle(tmp_path_factory, cli):
     code, out, err = cli("evaluate", "--model", root / "assets" / "model_int8.tflite",
                          "--data", "default", "--no-progress")
     assert code == 0 and "accuracy" in out.lower(), err
+    # edge-device parity reads the golden ids, not the tokenizer: unchanged for a BPE bundle
+    code, out, err = cli("device-check", "--bundle", root / "assets", "--cases", "4")
+    assert code == 0 and "Traceback" not in err, err
 
 
 def test_hub_id_offline_is_one_line(cli, tmp_path, monkeypatch):

@@ -293,5 +293,5 @@ def make_tiny_family(family: str, out_dir: str | Path, num_labels: int = 2, seed
         model.save_pretrained(out_dir)
     (out_dir / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
     if sharp:
-        sharpen(out_dir)
+        sharpen(out_dir, std=0.12 if family == "mobilebert" else 0.2)  # MobileBERT has no LayerNorm
     return out_dir
