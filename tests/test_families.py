@@ -150,14 +150,14 @@ def test_sentencepiece_gets_mediapipe_metadata_only_with_its_model_file_and_cls_
     assert got["kind"] == "unigram" and got["mediapipe"] is None and ".model" in got["why"]
 
 
-def test_roberta_positions_start_after_the_padding_index(family):
-    if family["name"] != "roberta":
-        pytest.skip("RoBERTa only")
+def test_roberta_positions_start_after_the_padding_index(tmp_path):
     from converters.families import max_real_length, position_offset
 
-    cfg = json.loads((family["model"] / "config.json").read_text())
+    model = make_tiny_family("roberta", tmp_path / "model", sharp=False)
+    cfg = json.loads((model / "config.json").read_text())
     assert position_offset(cfg) == cfg["pad_token_id"] + 1 == 2
     assert max_real_length(cfg) == cfg["max_position_embeddings"] - 2
+    assert position_offset({"model_type": "bert", "pad_token_id": 0}) == 0
 
 
 def test_max_seq_length_beyond_a_roberta_table_is_refused(tmp_path):
