@@ -4,6 +4,13 @@ its own C++ WordPiece tokenizer (it lower-cases by itself), runs the model and r
 scores (our `probabilities` output) per label.
 
 `MediaPipeTextRunner(path).scores(texts) -> np.ndarray [n, num_labels]` (columns = label index).
+
+MediaPipe's WordPiece lower-cases but does not strip accents or apply the rest of BERT's
+normalizer: on an uncased model `cliché` became other ids than Hugging Face's `cl ##iche` (a
+score off by 0.98 on a 1-epoch SST-2 student). Metadata cannot express that normalization, so the
+text is normalized before it reaches MediaPipe (`mediapipe_input`): parity does it here, the app
+in `Classifier.mediaPipeText` (the same BertNormalizer, held identical to HF by the JVM tests).
+SentencePiece models need nothing: MediaPipe applies the .model's own normalizer.
 """
 from __future__ import annotations
 
@@ -30,11 +37,41 @@ def _first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text.splitlines()[0][:300]}" if text else type(e).__name__
 
 
+# What users type and MediaPipe's tokenizers must see as Hugging Face does: accents and
+# combining marks, case, non-Latin scripts, emoji, full-width forms, long words, odd spacing.
+PROBE_TEXTS = (
+    "how do you spell cliché ?", "maelström is just another winter sleeper .",
+    "Café, naïve, résumé, déjà vu, façade", "Zoë and Chloé loved the ANGSTRÖM scene",
+    "São Paulo à noite é incrível", "e\u0301le\u0300ve combining marks", "Straße und Größe",
+    "ThE MoViE wAs GrEaT!!!", "I LOVED IT. I HATED IT.", "ｆｕｌｌ－ｗｉｄｔｈ ｔｅｘｔ １２３",
+    "ﬁne ﬂow ligatures", "Русский фильм был хорошим", "この映画はとても良かった", "这部电影很好看",
+    "الفيلم كان رائعا", "फिल्म बहुत अच्छी थी", "영화가 정말 좋았어요", "ένα υπέροχο φιλμ",
+    "great movie 😀👍🏽", "❤️ this film ❤️", "pneumonoultramicroscopicsilicovolcanoconiosis",
+    "supercalifragilisticexpialidocious " * 3, "tab\tseparated\u00a0non-breaking\u2003em space",
+    "zero\u200bwidth\u200djoiner", "quotes “curly” ‘single’ «guillemets»", "...!!!???",
+    "a", "",
+)
+
+
+def mediapipe_input(tokenizer):
+    """text -> what MediaPipe's TextClassifier must get to see Hugging Face's ids: BERT's own
+    normalizer output for a WordPiece model (clean-up, CJK spacing, accent stripping,
+    lower-casing, as the tokenizer.json says), the text itself otherwise."""
+    from converters.families import tokenizer_kind
+
+    norm = getattr(getattr(tokenizer, "backend_tokenizer", None), "normalizer", None)
+    if tokenizer_kind(tokenizer) != "wordpiece" or norm is None:
+        return lambda text: text
+    return norm.normalize_str
+
+
 class MediaPipeTextRunner:
     backend = "mediapipe"
 
-    def __init__(self, path: str | Path, num_labels: Optional[int] = None):
+    def __init__(self, path: str | Path, num_labels: Optional[int] = None, prepare=None):
+        """prepare: text -> MediaPipe's input (`mediapipe_input(tokenizer)`); None: raw text."""
         self.path = Path(path)
+        self.prepare = prepare or (lambda text: text)
         try:
             from mediapipe.tasks.python import text
             from mediapipe.tasks.python.core.base_options import BaseOptions
@@ -56,7 +93,7 @@ class MediaPipeTextRunner:
         rows = []
         for t in texts:
             try:
-                res = self.classifier.classify(t)
+                res = self.classifier.classify(self.prepare(t))
             except Exception as e:
                 raise BertEdgeError(f"{self.path.name}: MediaPipe TextClassifier failed on a text "
                                     f"({_first_line(e)})") from None

@@ -36,7 +36,7 @@ from converters.runtimes import load_runner, logits_in_chunks
 from pipeline import __version__
 from pipeline.errors import BertEdgeError, GateFailure
 
-from converters.backends import ARTIFACTS, ids  # the one backend table
+from converters.backends import ARTIFACTS, REGISTRY, ids  # the one backend table
 from converters.files import sha256_file
 
 FP32_BACKENDS = ids(precision="fp32")
@@ -147,16 +147,27 @@ def _first_line(e: BaseException) -> str:
 # --- MediaPipe Tasks ---------------------------------------------------------------------------
 
 MEDIAPIPE_BACKENDS = ids(format="tflite", bundlable=True)
-MEDIAPIPE_MIN_AGREEMENT = 0.995  # with the project's LiteRT runner, to call a file MediaPipe-ready
+MEDIAPIPE_MIN_AGREEMENT = 0.995  # int8 files: agreement with the project's LiteRT runner
+# An fp32 file computes the same function under MediaPipe and LiteRT, so any score difference
+# beyond float noise is tokenization: it must agree on every text, within this bound.
+MEDIAPIPE_FP32_MAX_SCORE_DIFF = 1e-3
+MEDIAPIPE_LISTED = 10  # differing texts named in the report, per file
 
 
-def mediapipe_check(path: Path, data: EvalSet, lite_logits: np.ndarray, progress: bool = True) -> dict:
-    """The dev texts through MediaPipe's TextClassifier (raw text, its own tokenizer, the file's
-    metadata) next to the LiteRT runner's logits on our tokenization: accuracy, argmax agreement,
-    max |score diff| (head-0 scores vs softmax of the LiteRT logits). A file is MediaPipe-ready
-    when agreement >= MEDIAPIPE_MIN_AGREEMENT; otherwise `reason` says why. Not a gate rule: the
-    LiteRT path the app ships is gated; this says whether MediaPipe users get the same model."""
-    from converters.mediapipe_text import MediaPipeTextRunner, mediapipe_version
+def mediapipe_check(path: Path, data: EvalSet, lite_logits: np.ndarray, progress: bool = True,
+                    tokenizer=None, fp32: bool = False, max_seq_length: int = 128) -> dict:
+    """The dev texts and the probe set (converters/mediapipe_text.PROBE_TEXTS: accents, scripts,
+    emoji, case, long words) through MediaPipe's TextClassifier (its own tokenizer, the file's
+    metadata; the text normalized as the app does, `mediapipe_input(tokenizer)`) next to the
+    LiteRT runner's logits on Hugging Face's ids: accuracy, argmax agreement, max |score diff|
+    (head-0 scores vs softmax of the LiteRT logits) and the texts that differ. MediaPipe-ready:
+    an fp32 file agrees on every text within MEDIAPIPE_FP32_MAX_SCORE_DIFF; an int8 file on
+    MEDIAPIPE_MIN_AGREEMENT of them (texts over max_seq_length tokens, which MediaPipe truncates
+    its own way, are listed apart). Otherwise `reason` names the first differing text. Not a gate
+    rule: the LiteRT path the app ships is gated; this says whether MediaPipe users get the
+    same model."""
+    from converters.mediapipe_text import (PROBE_TEXTS, MediaPipeTextRunner, mediapipe_input,
+                                           mediapipe_version)
 
     out = {"ready": False, "version": mediapipe_version(), "min_agreement": MEDIAPIPE_MIN_AGREEMENT}
     if out["version"] is None:
@@ -169,29 +180,63 @@ def mediapipe_check(path: Path, data: EvalSet, lite_logits: np.ndarray, progress
     if md and not md.get("tokenizer"):  # metadata that says: no MediaPipe tokenizer fits (BPE)
         return dict(out, ready=None, reason="not checked: no MediaPipe tokenizer for this "
                                             "model's tokenizer family (see convert.json metadata)")
+    prepare = mediapipe_input(tokenizer) if tokenizer is not None else None
+    probe = list(PROBE_TEXTS) if tokenizer is not None else []
     try:
-        runner = MediaPipeTextRunner(path, num_labels=lite_logits.shape[1])
+        runner = MediaPipeTextRunner(path, num_labels=lite_logits.shape[1], prepare=prepare)
         with runner:
             from tqdm.auto import tqdm
 
-            scores = np.concatenate([runner.scores(data.texts[s:s + 50]) for s in tqdm(
-                range(0, len(data), 50), desc=f"parity mediapipe {path.name}", disable=not progress,
-                leave=False)])
+            texts = list(data.texts) + probe
+            scores = np.concatenate([runner.scores(texts[s:s + 50]) for s in tqdm(
+                range(0, len(texts), 50), desc=f"parity mediapipe {path.name}",
+                disable=not progress, leave=False)])
+        if probe:
+            from pipeline.data.tokenize import encode_fixed
+
+            enc = encode_fixed(tokenizer, probe, None, int(max_seq_length))
+            lite_logits = np.concatenate([lite_logits, load_runner(path).logits(
+                enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])])
     except BertEdgeError as e:
         return dict(out, reason=_first_line(e))
     ref = np.exp(log_softmax(lite_logits)) if runner.head_name != "logits" else lite_logits
+    n_dev = len(data)
     pred = scores.argmax(-1)
-    out.update(head=runner.head_name, n=len(data),
-               agreement_litert=float(np.mean(pred == lite_logits.argmax(-1))),
-               accuracy=float(np.mean(pred == np.asarray(data.labels))) if data.labels is not None else None,
-               litert_accuracy=(float(np.mean(lite_logits.argmax(-1) == np.asarray(data.labels)))
-                                if data.labels is not None else None),
-               max_abs_score_diff=_finite(np.abs(scores - ref).max()) if len(scores) else None,
-               score_sum_max_dev=_finite(np.abs(scores.sum(-1) - 1).max()) if len(scores) else None)
+    same = pred == lite_logits.argmax(-1)
+    diff = np.abs(scores - ref).max(-1) if len(scores) else np.zeros(0)
+    bad = ~same | (diff > MEDIAPIPE_FP32_MAX_SCORE_DIFF) if fp32 else ~same
+    # Texts longer than max_seq_length: MediaPipe truncates them its own way (measured: scores
+    # off by ~0.02 on a tiny model); listed, never counted against an fp32 file.
+    over = np.zeros(len(texts), bool)
+    if tokenizer is not None:
+        lengths = [len(x) for x in tokenizer(texts, truncation=False)["input_ids"]]
+        over = np.asarray(lengths) > int(max_seq_length)
+    over_bad = bad & over
+    bad = bad & ~over
+    labels = np.asarray(data.labels) if data.labels is not None else None
+    out.update(head=runner.head_name, n=n_dev, probe_n=len(probe), normalized=prepare is not None,
+               fp32=fp32, agreement_litert=float(np.mean(same[:n_dev])) if n_dev else None,
+               probe_agreement_litert=float(np.mean(same[n_dev:])) if probe else None,
+               accuracy=float(np.mean(pred[:n_dev] == labels)) if labels is not None else None,
+               litert_accuracy=(float(np.mean(lite_logits[:n_dev].argmax(-1) == labels))
+                                if labels is not None else None),
+               max_abs_score_diff=_finite(diff[:n_dev].max()) if n_dev else None,
+               probe_max_abs_score_diff=_finite(diff[n_dev:].max()) if probe else None,
+               score_sum_max_dev=_finite(np.abs(scores.sum(-1) - 1).max()) if len(scores) else None,
+               differing=[{"text": texts[i][:200], "set": ("dev" if i < n_dev else "probe")
+                           + (" over-length" if over[i] else ""),
+                           "score_diff": _finite(diff[i]), "same_label": bool(same[i])}
+                          for i in np.argsort(-diff) if bad[i] or over_bad[i]][:MEDIAPIPE_LISTED],
+               differing_count=int(bad.sum()), over_length_differing=int(over_bad.sum()))
     if not np.all(np.isfinite(scores)):
         out["reason"] = "non-finite or missing scores"
-    elif out["agreement_litert"] < MEDIAPIPE_MIN_AGREEMENT:
-        out["reason"] = (f"agrees with the LiteRT runner on {out['agreement_litert']:.2%} of texts "
+    elif fp32 and bad.any():
+        first = next(d for d in out["differing"] if "over-length" not in d["set"])
+        out["reason"] = (f"{int(bad.sum())} of {len(texts)} texts differ from the LiteRT runner on an "
+                         f"fp32 file (max |score diff| {first['score_diff']:.3g} on "
+                         f"{first['text'][:60]!r}): MediaPipe tokenized them differently")
+    elif not fp32 and np.mean(same) < MEDIAPIPE_MIN_AGREEMENT:
+        out["reason"] = (f"agrees with the LiteRT runner on {np.mean(same):.2%} of texts "
                          f"(< {MEDIAPIPE_MIN_AGREEMENT:.1%})")
     else:
         out["ready"] = True
@@ -431,7 +476,9 @@ def run_parity(teacher_dir: str | Path, student_dir: str | Path, artifacts_dir: 
 
     for m in models:  # MediaPipe Tasks on the bundlable .tflite files: reported, never gated
         if m.get("backend") in MEDIAPIPE_BACKENDS and m["name"] in logits:
-            m["mediapipe"] = mediapipe_check(Path(m["path"]), data, logits[m["name"]], progress)
+            m["mediapipe"] = mediapipe_check(Path(m["path"]), data, logits[m["name"]], progress,
+                                             tokenizer=s_tok, max_seq_length=max_len,
+                                             fp32=REGISTRY[m["backend"]].precision == "fp32")
 
     for m in models:
         if m["name"] in logits:

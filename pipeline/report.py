@@ -181,7 +181,8 @@ def mediapipe_lines(report: dict) -> list:
         return "-" if v is None else format(v, spec)
 
     v = next((m["mediapipe"]["version"] for m in rows if m["mediapipe"].get("version")), None)
-    lines = [f"MediaPipe TextClassifier {v or ''} (raw text, its own tokenizer) vs LiteRT runner:"]
+    lines = [f"MediaPipe TextClassifier {v or ''} (text normalized as the app does, its own "
+             "tokenizer; dev + probe set) vs LiteRT runner:"]
     for m in rows:
         mp = m["mediapipe"]
         if mp.get("agreement_litert") is None:
@@ -191,7 +192,12 @@ def mediapipe_lines(report: dict) -> list:
         lines.append(f"  {m['name']:<17} acc {_fmt(mp.get('accuracy'), '.4f')} (LiteRT "
                      f"{_fmt(mp.get('litert_accuracy'), '.4f')})  agreement {mp['agreement_litert']:.4f}  "
                      f"max|score diff| {_fmt(mp.get('max_abs_score_diff'), '.2e')}  "
+                     f"probe {_fmt(mp.get('probe_agreement_litert'), '.4f')} / "
+                     f"{_fmt(mp.get('probe_max_abs_score_diff'), '.2e')} ({mp.get('probe_n', 0)} texts)  "
                      + ("MediaPipe-ready" if mp["ready"] else f"not MediaPipe-ready: {mp['reason']}"))
+        for d in mp.get("differing") or []:  # every differing text, named (up to the listed cap)
+            lines.append(f"    differs ({d['set']}, |score diff| {_fmt(d['score_diff'], '.2e')}"
+                         f"{'' if d['same_label'] else ', other label'}): {d['text'][:100]!r}")
     return lines
 
 

@@ -192,3 +192,54 @@ def test_parity_mediapipe_check(plain, tmp_path):
                          {"name": "tflite_fp32", "mediapipe": no_md}]}
     text = "\n".join(mediapipe_lines(report))
     assert "MediaPipe-ready" in text and "not MediaPipe-ready" in text
+
+
+ACCENTED = ["how do you spell cliché ?", "Café, naïve, résumé", "a great FILM, déjà vu", "ok"]
+
+
+def test_mediapipe_sees_hf_ids_on_accented_text_of_an_fp32_file(plain, monkeypatch):
+    """MediaPipe's WordPiece keeps accents that BERT-uncased strips: with the text normalized as
+    the app does (mediapipe_input), an fp32 file agrees with LiteRT on every dev and probe text
+    within 1e-3; with raw text the fp32 rule fails and names the differing sentences."""
+    from transformers import AutoTokenizer
+
+    from converters import load_runner, mediapipe_text
+    from converters.common import encode_fixed
+    from pipeline.parity import MEDIAPIPE_FP32_MAX_SCORE_DIFF, EvalSet, mediapipe_check
+    from pipeline.report import mediapipe_lines
+
+    src, dst = _with_metadata(plain, "model_fp32.tflite")
+    tok = AutoTokenizer.from_pretrained(plain["student"])
+    enc = encode_fixed(tok, ACCENTED, None, L)
+    lg = load_runner(dst).logits(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    data = EvalSet(list(ACCENTED), None, list(lg.argmax(1)), LABELS, "test")
+    ok = mediapipe_check(dst, data, lg, progress=False, tokenizer=tok, fp32=True, max_seq_length=L)
+    assert ok["ready"] is True and ok["normalized"], ok
+    # at L = 40 the tiny char-level vocabulary makes the probe's long words over-length: listed
+    assert all("over-length" in d["set"] for d in ok["differing"])
+    assert ok["probe_n"] == len(mediapipe_text.PROBE_TEXTS) and ok["probe_agreement_litert"] == 1.0
+    assert ok["max_abs_score_diff"] <= MEDIAPIPE_FP32_MAX_SCORE_DIFF
+    within = [i for i, t in enumerate(mediapipe_text.PROBE_TEXTS)
+              if len(tok(t)["input_ids"]) <= L]
+    assert len(within) >= 20 and ok["differing_count"] == 0
+
+    monkeypatch.setattr(mediapipe_text, "mediapipe_input", lambda tok: (lambda text: text))
+    raw = mediapipe_check(dst, data, lg, progress=False, tokenizer=tok, fp32=True, max_seq_length=L)
+    assert raw["ready"] is False and raw["differing_count"] >= 3, raw
+    named = {d["text"] for d in raw["differing"]}
+    assert "how do you spell cliché ?" in named and "ok" not in named
+    assert "texts differ from the LiteRT runner on an fp32 file" in raw["reason"]
+    text = "\n".join(mediapipe_lines({"models": [{"name": "tflite_fp32", "mediapipe": raw}]}))
+    assert "differs (dev" in text and "cliché" in text
+
+
+def test_mediapipe_input_is_the_bert_normalizer_for_wordpiece_only(tmp_path):
+    from transformers import AutoTokenizer
+
+    from converters.mediapipe_text import mediapipe_input
+    from tiny_models import make_tiny_family
+
+    tok = AutoTokenizer.from_pretrained(make_tiny_family("bert", tmp_path / "bert", sharp=False))
+    assert mediapipe_input(tok)("Café NAÏVE\u00a0x") == "cafe naive x"
+    bpe = AutoTokenizer.from_pretrained(make_tiny_family("roberta", tmp_path / "rob", sharp=False))
+    assert mediapipe_input(bpe)("Café NAÏVE") == "Café NAÏVE"

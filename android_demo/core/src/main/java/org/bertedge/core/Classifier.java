@@ -99,9 +99,24 @@ public final class Classifier {
     public Prediction classify(TextBackend backend, String text) throws Exception {
         Encoding e = encoder.encode(text, null);
         long t0 = clock.nanoTime();
-        float[] scores = backend.scores(text);
+        float[] scores = backend.scores(mediaPipeText(text));
         double ms = (clock.nanoTime() - t0) / 1e6;
         return Prediction.fromProbabilities(backend.id(), e, scores, labels, ms);
+    }
+
+    /**
+     * The text MediaPipe's TextClassifier must get to see the bundle's token ids. Its WordPiece
+     * lower-cases but keeps accents that BERT-uncased strips ({@code cliché} became other ids:
+     * a score off by 0.98), and the metadata cannot say so: a WordPiece bundle's text goes
+     * through BERT's normalizer first, exactly as the host's parity check does
+     * ({@code converters/mediapipe_text.mediapipe_input}). SentencePiece models need nothing:
+     * MediaPipe applies the .model's own normalizer.
+     */
+    public String mediaPipeText(String text) {
+        if (encoder.tokenizer() instanceof BertTokenizer) {
+            return ((BertTokenizer) encoder.tokenizer()).basic().normalize(text);
+        }
+        return text;
     }
 
     /** Latency of a text backend (tokenization included: it is part of what MediaPipe runs). */
@@ -109,13 +124,14 @@ public final class Classifier {
         if (runs < 1) {
             throw new IllegalArgumentException("runs must be >= 1, got " + runs);
         }
+        String input = mediaPipeText(text);
         long t0 = clock.nanoTime();
-        backend.scores(text);
+        backend.scores(input);
         double first = (clock.nanoTime() - t0) / 1e6;
         double[] times = new double[runs];
         for (int i = 0; i < runs; i++) {
             long s = clock.nanoTime();
-            backend.scores(text);
+            backend.scores(input);
             times[i] = (clock.nanoTime() - s) / 1e6;
         }
         return LatencyStats.of(first, times);
@@ -151,7 +167,7 @@ public final class Classifier {
                 if (c.textPair != null) {
                     throw new UnsupportedOperationException("MediaPipe's TextClassifier takes one text, not a pair");
                 }
-                device = backend.scores(c.text);
+                device = backend.scores(mediaPipeText(c.text));
             } catch (Exception ex) {
                 error = ex.getClass().getSimpleName() + ": " + ex.getMessage();
             }

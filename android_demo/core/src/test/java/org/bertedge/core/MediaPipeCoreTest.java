@@ -26,14 +26,15 @@ public class MediaPipeCoreTest {
         boolean closed;
         float shift;
 
-        FakeTextBackend(List<GoldenCase> cases, String logitsOf) {
+        /** Keyed by the text MediaPipe receives: the app normalizes WordPiece text first. */
+        FakeTextBackend(List<GoldenCase> cases, String logitsOf, Classifier classifier) {
             for (GoldenCase c : cases) {
                 double[] p = Softmax.probabilities(c.logitsFor(logitsOf));
                 float[] f = new float[p.length];
                 for (int i = 0; i < p.length; i++) {
                     f[i] = (float) p[i];
                 }
-                answers.put(c.text, f);
+                answers.put(classifier.mediaPipeText(c.text), f);
             }
         }
 
@@ -115,7 +116,7 @@ public class MediaPipeCoreTest {
 
     @Test
     public void classifyReportsTheBackendsProbabilities() throws Exception {
-        FakeTextBackend b = new FakeTextBackend(golden, "tflite_int8");
+        FakeTextBackend b = new FakeTextBackend(golden, "tflite_int8", classifier);
         GoldenCase c = golden.get(0);
         Prediction p = classifier.classify(b, c.text);
         double[] want = Softmax.probabilities(c.logitsFor("tflite_int8"));
@@ -130,7 +131,7 @@ public class MediaPipeCoreTest {
 
     @Test
     public void selfTestAgainstTheReferenceTflite() {
-        FakeTextBackend b = new FakeTextBackend(golden, "tflite_int8");
+        FakeTextBackend b = new FakeTextBackend(golden, "tflite_int8", classifier);
         ParityCheck.Summary s = classifier.selfTest(b, golden, "tflite_int8", Classifier.MEDIAPIPE_TOLERANCE);
         assertTrue(s.line(), s.passed);
         assertEquals(0, s.tokenMismatches);
@@ -138,5 +139,13 @@ public class MediaPipeCoreTest {
         s = classifier.selfTest(b, golden, "tflite_int8", Classifier.MEDIAPIPE_TOLERANCE);
         assertFalse(s.passed);
         assertNotNull(s.reasons.get(0));
+    }
+
+    @Test
+    public void mediaPipeGetsBertNormalizedTextForWordPiece() {
+        // MediaPipe's WordPiece keeps accents BERT-uncased strips: the app strips them first
+        assertEquals("how do you spell cliche ?", classifier.mediaPipeText("how do you spell cliché ?"));
+        assertEquals("cafe naive resume", classifier.mediaPipeText("Café NAÏVE Résumé"));
+        assertEquals(" 中  文 ", classifier.mediaPipeText("中文"));
     }
 }
