@@ -37,6 +37,8 @@ BUNDLABLE = ids(bundlable=True)  # what the app runs
 # One mixed-case, accented, punctuated text: the app's tokenizer must lower-case, strip accents
 # and split punctuation exactly like the host's.
 EXTRA_TEXT = "Honestly, the CAFÉ scene in this naïve film is a déjà-vu... but I LOVED it!"
+GOLDEN_PROBES = ("how do you spell cliché ?", "この映画はとても良かった", "great movie 😀👍🏽",
+                 "Straße und Größe, ｆｕｌｌ－ｗｉｄｔｈ")
 
 
 def _say(msg: str) -> None:
@@ -89,8 +91,9 @@ def _sequence_contract(artifacts_dir: Path, max_len: int) -> dict:
 
 def select_golden(tok, texts: list, pairs: Optional[list], n: int, max_len: int) -> list[tuple]:
     """`n` (text, pair) cases of varied token length: evenly spread over the sorted lengths,
-    plus one longer than `max_len` (truncated on the host and the phone alike) and one
-    mixed-case accented text."""
+    plus one longer than `max_len` (truncated on the host and the phone alike), one mixed-case
+    accented text and, when n >= 16, texts in other scripts and with emoji (the app's
+    tokenizers and MediaPipe must give the host's ids on them too)."""
     if not texts:
         raise BertEdgeError("bundle: no dev texts to build golden.jsonl from")
     enc = tok(list(texts), list(pairs) if pairs else None, add_special_tokens=True, truncation=False)
@@ -111,15 +114,18 @@ def select_golden(tok, texts: list, pairs: Optional[list], n: int, max_len: int)
             parts += parts
             total *= 2
         long_case = (" ".join(parts), pairs[0] if pairs else None)
-    n_spread = max(1, n - 2)
+    # what users type beyond the dev set: accents and case (always, from 3 cases on), then, in
+    # larger golden sets, non-Latin scripts and emoji from the MediaPipe probe set
+    probes = [EXTRA_TEXT] + (list(GOLDEN_PROBES) if n >= 16 else [])
+    n_probe = min(len(probes), max(0, n - 2))
+    n_spread = max(1, n - 1 - n_probe)
     picks = np.unique(np.linspace(0, len(order) - 1, n_spread).round().astype(int))
     for i in picks:
         j = int(order[i])
         cases.append((texts[j], pairs[j] if pairs else None))
     if n >= 2:
         cases.append(long_case)
-    if n >= 3:
-        cases.append((EXTRA_TEXT, pairs[0] if pairs else None))
+    cases += [(t, pairs[0] if pairs else None) for t in probes[:n_probe]]
     return cases[:n]
 
 

@@ -161,6 +161,21 @@ def test_select_golden_builds_an_overlong_case():
     assert cases[0][0] == "good" and cases[-1][0].startswith("Honestly")
 
 
+def test_larger_golden_sets_carry_the_probe_texts():
+    from transformers import BertTokenizerFast
+
+    from pipeline.bundle import EXTRA_TEXT, GOLDEN_PROBES, select_golden
+    from tiny_models import tiny_vocab
+
+    tok = BertTokenizerFast(vocab={t: i for i, t in enumerate(tiny_vocab())}, do_lower_case=True)
+    texts = [f"a {'very ' * i}good film" for i in range(40)]
+    cases = select_golden(tok, texts, None, 20, 16)
+    got = [c[0] for c in cases]
+    assert len(cases) == 20 and got[-5:] == [EXTRA_TEXT, *GOLDEN_PROBES]
+    assert len(set(got[:14])) == 14  # the rest still spread over the dev lengths
+    assert len(tok(got[14])["input_ids"]) > 16  # and the over-length case
+
+
 def test_evaluate_runs_on_the_bundle_itself(cli, bundle, run):
     """`bert-edge evaluate` on a bundled model uses the bundle's vocab.txt, labels.txt and the
     manifest's lowercase flag: the same accuracy as parity measured."""
