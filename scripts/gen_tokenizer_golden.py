@@ -157,6 +157,13 @@ def curated(rng: random.Random, vocab: list[str]) -> list[dict]:
               "ﬁ ﬂ ligature", "Ⅻ roman", "⅓ fraction", "①②③", "⒜⒝", "㎏㎞", "™", "…"]:
         add("english", s)
 
+    # the probe set parity sends through MediaPipe: the same texts, every tokenizer
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from converters.mediapipe_text import PROBE_TEXTS
+
+    for s in PROBE_TEXTS:
+        add("mediapipe-probe", s)
+
     # words straight from the vocabulary (exercise the greedy WordPiece match)
     plain = [t for t in vocab if t and not t.startswith("[") and not t.startswith("##")]
     pieces = [t[2:] for t in vocab if t.startswith("##") and len(t) > 2]

@@ -37,7 +37,7 @@ public class TokenizerGoldenTest {
     static final int MIN_FUZZ = 500;
     static final List<String> REQUIRED_CATEGORIES = Arrays.asList("english", "accents", "case", "cjk", "emoji",
             "astral", "control", "whitespace", "punct", "special", "long_word", "long_text", "scripts", "pairs",
-            "fuzz");
+            "fuzz", "mediapipe-probe");
 
     static final class Case {
         int id;
