@@ -51,7 +51,6 @@ import io
 import json
 import random
 import shutil
-import struct
 import sys
 from pathlib import Path
 
@@ -145,47 +144,10 @@ def train_spm(lines: list[str], rule: str, specials: dict):
                                    model_type="unigram", normalization_rule_name=rule, num_threads=1,
                                    minloglevel=2, hard_vocab_limit=False, character_coverage=1.0,
                                    max_sentencepiece_length=16, **specials)
+    from converters.sentencepiece_model import pieces, precompiled_charsmap
+
     proto = buf.getvalue()
-    vocab = []
-    for f, piece in _pb_fields(proto):
-        if f == 1:  # ModelProto.pieces: SentencePiece {piece = 1, score = 2 (float)}
-            d = dict(_pb_fields(piece))
-            vocab.append((d[1].decode("utf-8"), float(struct.unpack("<f", d[2])[0]) if 2 in d else 0.0))
-    spec = [v for f, v in _pb_fields(proto) if f == 3][0]  # ModelProto.normalizer_spec
-    charsmap = [v for f, v in _pb_fields(spec) if f == 2][0]  # NormalizerSpec.precompiled_charsmap
-    return vocab, charsmap
-
-
-def _pb_fields(b: bytes):
-    """Minimal protobuf reader (the sentencepiece package's generated module needs another
-    protobuf runtime than the one pinned here): yields (field, value) of one message."""
-    i = 0
-    while i < len(b):
-        key, i = _varint(b, i)
-        f, wt = key >> 3, key & 7
-        if wt == 0:
-            v, i = _varint(b, i)
-        elif wt == 1:
-            v, i = b[i:i + 8], i + 8
-        elif wt == 2:
-            n, i = _varint(b, i)
-            v, i = b[i:i + n], i + n
-        elif wt == 5:
-            v, i = b[i:i + 4], i + 4
-        else:
-            raise ValueError(f"protobuf wire type {wt}")
-        yield f, v
-
-
-def _varint(b: bytes, i: int):
-    r = s = 0
-    while True:
-        x = b[i]
-        i += 1
-        r |= (x & 0x7F) << s
-        s += 7
-        if x < 0x80:
-            return r, i
+    return pieces(proto), precompiled_charsmap(proto)
 
 
 # ------------------------------------------------------------------------------- variants

@@ -128,34 +128,6 @@ def write_bpe_tokenizer(out_dir: str | Path, vocab_size: int = 300):
     return tok
 
 
-def _proto_fields(buf: bytes):
-    """(field number, bytes or None) of a protobuf message: enough wire format to read the
-    normalizer's precompiled charsmap out of a SentencePiece .model (sentencepiece's own
-    generated module needs a newer protobuf than TensorFlow's)."""
-    def varint(i):
-        n = shift = 0
-        while True:
-            b = buf[i]
-            n, shift, i = n | (b & 0x7F) << shift, shift + 7, i + 1
-            if b < 0x80:
-                return n, i
-
-    i = 0
-    while i < len(buf):
-        key, i = varint(i)
-        kind = key & 7
-        if kind == 0:
-            _, i = varint(i)
-            yield key >> 3, None
-        elif kind in (1, 5):
-            i += 8 if kind == 1 else 4
-            yield key >> 3, None
-        else:
-            n, i = varint(i)
-            yield key >> 3, buf[i:i + n]
-            i += n
-
-
 def write_sentencepiece_tokenizer(out_dir: str | Path, style: str = "xlm-roberta",
                                   vocab_size: int = 120):
     """A SentencePiece Unigram tokenizer the way hub repositories have it: a real `.model` file
@@ -181,8 +153,9 @@ def write_sentencepiece_tokenizer(out_dir: str | Path, style: str = "xlm-roberta
         num_threads=1, **ids)
     model = buf.getvalue()
     sp = spm.SentencePieceProcessor(model_proto=model)
-    spec = next(v for k, v in _proto_fields(model) if k == 3)  # normalizer_spec
-    charsmap = next(v for k, v in _proto_fields(spec) if k == 2)  # precompiled_charsmap
+    from converters.sentencepiece_model import precompiled_charsmap
+
+    charsmap = precompiled_charsmap(model)
     pieces = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
     if style == "albert":
         from transformers import AlbertTokenizer

@@ -289,32 +289,9 @@ def _charsmap(rules: list[tuple[str, str]]) -> bytes:
     finally:
         Path(path).unlink()
 
-    def fields(b: bytes):
-        i = 0
-        while i < len(b):
-            key, i = _varint(b, i)
-            f, wt = key >> 3, key & 7
-            if wt == 0:
-                v, i = _varint(b, i)
-            elif wt == 2:
-                n, i = _varint(b, i)
-                v, i = b[i:i + n], i + n
-            else:
-                v, i = b[i:i + (8 if wt == 1 else 4)], i + (8 if wt == 1 else 4)
-            yield f, v
-    spec = [v for f, v in fields(buf.getvalue()) if f == 3][0]  # ModelProto.normalizer_spec
-    return [v for f, v in fields(spec) if f == 2][0]  # .precompiled_charsmap
+    from converters.sentencepiece_model import precompiled_charsmap
 
-
-def _varint(b: bytes, i: int):
-    r = sh = 0
-    while True:
-        x = b[i]
-        i += 1
-        r |= (x & 0x7F) << sh
-        sh += 7
-        if x < 0x80:
-            return r, i
+    return precompiled_charsmap(buf.getvalue())
 
 
 def correct_gcb(gcb: dict) -> dict:
