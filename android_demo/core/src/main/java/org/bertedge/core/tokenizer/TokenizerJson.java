@@ -1,11 +1,7 @@
 package org.bertedge.core.tokenizer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,21 +63,7 @@ public final class TokenizerJson {
 
     /** Read a tokenizer.json stream (UTF-8). The stream is not closed. */
     public static PipelineTokenizer read(InputStream in, Integer padIdOverride, ScoreParsing scores) throws IOException {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(1 << 20);
-        byte[] chunk = new byte[1 << 16];
-        int n;
-        while ((n = in.read(chunk)) > 0) {
-            buf.write(chunk, 0, n);
-        }
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(buf.toByteArray())).toString();
-        } catch (CharacterCodingException e) {
-            throw new IOException(FILE + " is not valid UTF-8", e);
-        }
+        String text = Utf8.readStrict(in, FILE, 1 << 20);
         return parse(text, padIdOverride, scores);
     }
 

@@ -1,11 +1,7 @@
 package org.bertedge.core.tokenizer;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -47,21 +43,7 @@ public final class Vocab {
 
     /** Read a vocab.txt stream (UTF-8; malformed bytes are an error). The stream is not closed. */
     public static Vocab read(InputStream in) throws IOException {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(1 << 18);
-        byte[] chunk = new byte[1 << 16];
-        int n;
-        while ((n = in.read(chunk)) > 0) {
-            buf.write(chunk, 0, n);
-        }
-        String text;
-        try {
-            text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(buf.toByteArray())).toString();
-        } catch (CharacterCodingException e) {
-            throw new IOException("vocab.txt is not valid UTF-8", e);
-        }
+        String text = Utf8.readStrict(in, "vocab.txt", 1 << 18);
         return parse(text);
     }
 

@@ -143,20 +143,20 @@ public class FamilyTokenizerGoldenTest {
             n++;
             String wantNorm = norm.get(c.text);
             if (wantNorm != null && !wantNorm.equals(tok.normalize(c.text))) {
-                failures.add("#" + c.id + " normalizer: text=" + Json.quote(abbrev(c.text)) + "\n    hf:   "
-                        + Json.quote(abbrev(wantNorm)) + "\n    java: " + Json.quote(abbrev(tok.normalize(c.text))));
+                failures.add("#" + c.id + " normalizer: text=" + Json.quote(TokenizerGoldenTest.abbrev(c.text)) + "\n    hf:   "
+                        + Json.quote(TokenizerGoldenTest.abbrev(wantNorm)) + "\n    java: " + Json.quote(TokenizerGoldenTest.abbrev(tok.normalize(c.text))));
                 continue;
             }
             Encoding e;
             try {
                 e = encoders.computeIfAbsent(c.maxLength, ml -> new Encoder(tok, ml)).encode(c.text, c.pair);
             } catch (RuntimeException ex) {
-                failures.add("#" + c.id + " text=" + Json.quote(abbrev(c.text)) + ": " + ex);
+                failures.add("#" + c.id + " text=" + Json.quote(TokenizerGoldenTest.abbrev(c.text)) + ": " + ex);
                 continue;
             }
             if (!Arrays.equals(e.inputIds, c.ids) || !Arrays.equals(e.attentionMask, c.mask)
                     || !Arrays.equals(e.tokenTypeIds, c.types)) {
-                failures.add(describe(tok, c, e));
+                failures.add(TokenizerGoldenTest.describe(tok::idToToken, c, e));
             }
         }
         if (!failures.isEmpty()) {
@@ -169,27 +169,6 @@ public class FamilyTokenizerGoldenTest {
             fail(sb.toString());
         }
         assertTrue(n > 0);
-    }
-
-    private static String describe(PipelineTokenizer tok, TokenizerGoldenTest.Case c, Encoding e) {
-        List<String> got = new ArrayList<>();
-        for (int i = 0; i < e.length; i++) {
-            got.add(tok.idToToken(e.inputIds[i]));
-        }
-        String s = "#" + c.id + " text=" + Json.quote(abbrev(c.text))
-                + (c.pair == null ? "" : " pair=" + Json.quote(abbrev(c.pair))) + " max_length=" + c.maxLength;
-        if (!Arrays.equals(e.inputIds, c.ids)) {
-            int k = 0;
-            while (k < c.ids.length && k < e.inputIds.length && c.ids[k] == e.inputIds[k]) k++;
-            return s + "\n    first differing id at " + k + "\n    hf:   " + c.tokens + "\n    java: " + got;
-        }
-        return s + "\n    ids equal, mask/types differ: hf mask " + Arrays.toString(c.mask) + " java "
-                + Arrays.toString(e.attentionMask) + " hf types " + Arrays.toString(c.types) + " java "
-                + Arrays.toString(e.tokenTypeIds);
-    }
-
-    private static String abbrev(String s) {
-        return s.length() <= 160 ? s : s.substring(0, 160) + "…(" + s.length() + " chars)";
     }
 
     private void checkGoldenSet() throws Exception {

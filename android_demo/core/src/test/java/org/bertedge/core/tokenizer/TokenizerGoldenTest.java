@@ -136,7 +136,7 @@ public class TokenizerGoldenTest {
             Encoding e = enc.encode(c.text, c.pair);
             if (!Arrays.equals(e.inputIds, c.ids) || !Arrays.equals(e.attentionMask, c.mask)
                     || !Arrays.equals(e.tokenTypeIds, c.types)) {
-                failures.add(describe(c, e));
+                failures.add(describe(vocab::token, c, e));
             }
         }
         if (!failures.isEmpty()) {
@@ -151,10 +151,11 @@ public class TokenizerGoldenTest {
         assertTrue(n > 0);
     }
 
-    private String describe(Case c, Encoding e) {
+    /** One differing case, for the failure message (shared with FamilyTokenizerGoldenTest). */
+    static String describe(java.util.function.IntFunction<String> idToToken, Case c, Encoding e) {
         List<String> got = new ArrayList<>();
         for (int i = 0; i < e.length; i++) {
-            got.add(vocab.token(e.inputIds[i]));
+            got.add(idToToken.apply(e.inputIds[i]));
         }
         String s = "#" + c.id + " text=" + Json.quote(abbrev(c.text)) + (c.pair == null ? "" : " pair=" + Json.quote(abbrev(c.pair)))
                 + " max_length=" + c.maxLength;
@@ -168,7 +169,7 @@ public class TokenizerGoldenTest {
                 + Arrays.toString(e.tokenTypeIds);
     }
 
-    private static String abbrev(String s) {
+    static String abbrev(String s) {
         return s.length() <= 160 ? s : s.substring(0, 160) + "…(" + s.length() + " chars)";
     }
 
