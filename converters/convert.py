@@ -266,20 +266,22 @@ class _Conversion:
                      f"{cfg.get('hidden_size')}H, {student.num_labels} labels, {self.vset.n} "
                      f"validation cases ({self.run.end('load', t0):.1f}s)")
 
-    def _publish(self, backend: str, cand: Path, t0: float, metrics: dict, extra: dict) -> None:
-        """Record a validated candidate: report entry, ready for its final name, progress line."""
-        self.run.ready[backend] = cand
-        self.results[backend] = _artifact_entry(cand, self._t_conv, time.perf_counter() - self._tv,
-                                                metrics, extra)
-        self.run.end(backend, t0)
-        self.run.say(_line(backend, self.results[backend]))
-
-    def _validate(self, cand: Path, backend: str, t0: float, vset=None) -> dict:
+    def _finish(self, backend: str, cand: Path, t0: float, extra: dict, ops=None,
+                vset=None) -> None:
+        """Validate a converted candidate (against `vset`, default the float model's), then
+        record it: report entry (with its op counts), ready for its final name, progress line."""
         from converters import validate
 
-        self._t_conv = time.perf_counter() - t0
-        self._tv = time.perf_counter()
-        return validate.validate_artifact(cand, backend, vset or self.vset, backend, self.threads)
+        t_conv = time.perf_counter() - t0
+        tv = time.perf_counter()
+        metrics = validate.validate_artifact(cand, backend, vset or self.vset, backend, self.threads)
+        if ops is not None:
+            metrics["ops"] = ops
+        self.run.ready[backend] = cand
+        self.results[backend] = _artifact_entry(cand, t_conv, time.perf_counter() - tv, metrics,
+                                                extra)
+        self.run.end(backend, t0)
+        self.run.say(_line(backend, self.results[backend]))
 
     # -- onnx -------------------------------------------------------------------------------
     def onnx(self) -> None:
@@ -296,9 +298,8 @@ class _Conversion:
             cand = self.work / ARTIFACTS["onnx"]
             onnx_export.add_int_mask_input(self.bias_onnx, cand)
             onnx_export.set_metadata(cand, real_length.KEY, self.contract)
-            metrics = self._validate(cand, "onnx", t0)
-            metrics["ops"] = onnx_export.onnx_op_counts(cand)
-            self._publish("onnx", cand, t0, metrics, {"opset": onnx_export.OPSET, "onnxsim": simp})
+            self._finish("onnx", cand, t0, {"opset": onnx_export.OPSET, "onnxsim": simp},
+                         ops=onnx_export.onnx_op_counts(cand))
         else:
             self.run.end("onnx", t0)
 
@@ -439,9 +440,8 @@ class _Conversion:
             data = self._add_metadata(data, extra)
         cand = self.work / ARTIFACTS[backend]
         cand.write_bytes(data)
-        metrics = self._validate(cand, backend, t0, self.vset_tf)
         extra["weight_bytes_by_type"] = tflite.tflite_tensor_types(cand)
-        self._publish(backend, cand, t0, metrics, extra)
+        self._finish(backend, cand, t0, extra, vset=self.vset_tf)
 
     def _full_int8_graph(self, backend: str, extra: dict):
         """(graph, representative dataset) for full int8: the [CLS] row split out, optional QAT,
@@ -517,9 +517,7 @@ class _Conversion:
         cand = self.work / ARTIFACTS["ptl_int8"]
         ptl_facts = torchscript_mobile.convert_ptl(self.student.model, cand, self.L,
                                                    model_type=self.student.model_type)
-        metrics = self._validate(cand, "ptl_int8", t0)
-        metrics["ops"] = ptl_facts.pop("ops")
-        self._publish("ptl_int8", cand, t0, metrics, ptl_facts)
+        self._finish("ptl_int8", cand, t0, ptl_facts, ops=ptl_facts.pop("ops"))
 
     # -- executorch -------------------------------------------------------------------------
     def pte(self, backend: str) -> None:
@@ -531,9 +529,7 @@ class _Conversion:
         quantize = "int8" if REGISTRY[backend].precision == "int8" else None
         pte_facts = executorch_pte.convert_pte(self.student.model, cand, self.L, quantize,
                                                step=backend, trailing_context=self.context)
-        metrics = self._validate(cand, backend, t0)
-        metrics["ops"] = pte_facts.pop("ops_outside_delegate")
-        self._publish(backend, cand, t0, metrics, pte_facts)
+        self._finish(backend, cand, t0, pte_facts, ops=pte_facts.pop("ops_outside_delegate"))
 
     # -- report -----------------------------------------------------------------------------
     def report(self) -> dict:

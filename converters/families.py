@@ -13,7 +13,6 @@ tokenizer itself (`tokenizer_kind`), not from the model type: a BERT can ship an
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Optional
 
@@ -23,7 +22,6 @@ from converters.common import ConversionError
 @dataclass(frozen=True)
 class Family:
     model_type: str  # config.json `model_type`
-    name: str  # for messages and reports
     # The model's forward reads token_type_ids. When it does not (DistilBERT), the contract's
     # third input is still taken (every runtime and the app feed three), and ignored.
     token_types: bool = True
@@ -35,23 +33,25 @@ class Family:
     trailing_context: int = 0
     # Config keys holding widths that onnx2tf could take for the sequence axis (student.py).
     width_keys: tuple = ("hidden_size", "intermediate_size", "num_labels")
-    # Config key of the hidden width attention heads split (MobileBERT: the bottleneck).
+    # Config keys of the hidden width attention heads split (MobileBERT: the bottleneck) and of
+    # the number of heads.
     head_width_key: str = "hidden_size"
+    heads_key: str = "num_attention_heads"
 
 
 REGISTRY: dict[str, Family] = {f.model_type: f for f in (
-    Family("bert", "BERT (MiniLM, TinyBERT)"),
-    Family("mobilebert", "MobileBERT", trailing_context=1,
+    Family("bert"),  # also MiniLM, TinyBERT
+    Family("mobilebert", trailing_context=1,
            width_keys=("hidden_size", "intermediate_size", "embedding_size",
                        "intra_bottleneck_size", "true_hidden_size", "num_labels"),
            head_width_key="true_hidden_size"),
-    Family("distilbert", "DistilBERT", token_types=False,
-           width_keys=("dim", "hidden_dim", "num_labels"), head_width_key="dim"),
-    Family("electra", "ELECTRA",
+    Family("distilbert", token_types=False,
+           width_keys=("dim", "hidden_dim", "num_labels"), head_width_key="dim", heads_key="n_heads"),
+    Family("electra",
            width_keys=("hidden_size", "intermediate_size", "embedding_size", "num_labels")),
-    Family("roberta", "RoBERTa (DistilRoBERTa)", positions_after_padding_idx=True),
-    Family("xlm-roberta", "XLM-RoBERTa", positions_after_padding_idx=True),
-    Family("albert", "ALBERT",
+    Family("roberta", positions_after_padding_idx=True),  # also DistilRoBERTa
+    Family("xlm-roberta", positions_after_padding_idx=True),
+    Family("albert",
            width_keys=("hidden_size", "intermediate_size", "embedding_size", "num_labels")),
 )}
 
@@ -104,11 +104,8 @@ TOKENIZER_KINDS = ("wordpiece", "bpe", "unigram")
 
 
 def tokenizer_kind(tokenizer) -> str:
-    """'wordpiece', 'bpe' (byte-level BPE, RoBERTa) or 'unigram' (SentencePiece, XLM-R/ALBERT),
-    read from the fast tokenizer's own model; 'unknown' for anything else."""
-    try:
-        model = json.loads(tokenizer.backend_tokenizer.to_str()).get("model") or {}
-    except Exception:
-        return "unknown"
-    kind = str(model.get("type", "")).lower()
-    return {"wordpiece": "wordpiece", "bpe": "bpe", "unigram": "unigram"}.get(kind, "unknown")
+    """'wordpiece', 'bpe' (byte-level BPE, RoBERTa) or 'unigram' (SentencePiece, XLM-R/ALBERT):
+    the class of the fast tokenizer's own model; 'unknown' for anything else."""
+    model = getattr(getattr(tokenizer, "backend_tokenizer", None), "model", None)
+    kind = type(model).__name__.lower()
+    return kind if kind in TOKENIZER_KINDS else "unknown"

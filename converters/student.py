@@ -49,12 +49,11 @@ def resolve_model(spec: str | Path) -> Path:
     names the path form."""
     if not looks_like_hub_id(str(spec)):
         return Path(spec).expanduser()
-    import os
+    from huggingface_hub import is_offline_mode
 
-    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     hint = (f"download it where you have network (`hf download {spec} --local-dir DIR`) and pass "
             "--model DIR")
-    if offline:
+    if is_offline_mode():
         raise ConversionError("load", f"'{spec}' is not a local directory and looks like a hub id, "
                                       f"but HF_HUB_OFFLINE is set: {hint}")
     try:
@@ -110,7 +109,7 @@ def width_clashes(cfg: dict, max_seq_length: int) -> list[str]:
     fam = family(cfg.get("model_type"))
     found = [f"{k}={cfg[k]}" for k in fam.width_keys
              if isinstance(cfg.get(k), int) and cfg[k] == max_seq_length]
-    heads = cfg.get("num_attention_heads", cfg.get("n_heads"))
+    heads = cfg.get(fam.heads_key)
     hidden = cfg.get(fam.head_width_key)
     if isinstance(heads, int) and isinstance(hidden, int) and heads and hidden // heads == max_seq_length:
         found.append(f"head_dim={hidden // heads}")

@@ -221,8 +221,8 @@ def mediapipe_tokenizer(tokenizer, model_dir: Optional[Path] = None) -> dict:
     if kind == "unigram":
         spm = next((Path(model_dir) / f for f in SENTENCEPIECE_FILES
                     if model_dir is not None and (Path(model_dir) / f).is_file()), None)
-        vocab = tokenizer.get_vocab()
-        if spm is not None and "[CLS]" in vocab and "[SEP]" in vocab:
+        has = tokenizer.backend_tokenizer.token_to_id
+        if spm is not None and has("[CLS]") is not None and has("[SEP]") is not None:
             return {"kind": kind, "mediapipe": "sentencepiece", "file": str(spm)}
         if spm is not None:
             # MediaPipe's BERT preprocessor frames every text as [CLS] ... [SEP] by those names:

@@ -221,10 +221,10 @@ def make_bundle(cfg, student_dir: str | Path, artifacts_dir: str | Path, parity_
     labels = model_labels(student_dir)
     tok = load_tokenizer(student_dir)
     flags = tokenizer_flags(tok)
-    from converters.families import tokenizer_kind
+    from converters.families import TOKENIZER_KINDS, tokenizer_kind
 
     tok_kind = tokenizer_kind(tok)
-    if tok_kind not in ("wordpiece", "bpe", "unigram"):
+    if tok_kind not in TOKENIZER_KINDS:
         raise BertEdgeError(f"bundle: {student_dir}: the app's tokenizers are WordPiece, byte-level "
                             f"BPE and SentencePiece Unigram; this tokenizer is {tok_kind}")
 

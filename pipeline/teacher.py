@@ -46,11 +46,10 @@ def embedded_teacher_dir(name: str = "minilm") -> Path:
 def resolve(spec: str) -> TeacherSource:
     if spec in EMBEDDED:
         return TeacherSource(spec, str(embedded_teacher_dir(spec)), True)
-    p = Path(spec).expanduser()
-    # A hub id is `name` or `org/name`; anything else that looks like a path is local.
-    looks_like_path = spec.startswith((".", "/", "~")) or spec.endswith("/") or spec.count("/") > 1
-    if p.exists() or looks_like_path:
-        return TeacherSource(spec, str(p), True)
+    from converters.student import looks_like_hub_id
+
+    if not looks_like_hub_id(spec):
+        return TeacherSource(spec, str(Path(spec).expanduser()), True)
     return TeacherSource(spec, spec, False)  # hub id such as 'bert-base-uncased' or 'org/name'
 
 

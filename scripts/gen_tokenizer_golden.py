@@ -418,6 +418,25 @@ def encode_cases(tok, cases: list[dict], with_normalized: bool = False) -> None:
                 cases[i]["normalized"] = norm.normalize_str(cases[i]["text"])
 
 
+def write_cases(path: Path, cases: list[dict]) -> dict[str, int]:
+    """The encoded cases as JSON lines (ASCII, written to a temp file and renamed); returns the
+    case count per category."""
+    counts: dict[str, int] = {}
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="ascii", newline="\n") as fh:
+        for i, c in enumerate(cases):
+            counts[c["category"]] = counts.get(c["category"], 0) + 1
+            row = {"id": i, "category": c["category"], "text": c["text"]}
+            if c["text_pair"] is not None:
+                row["text_pair"] = c["text_pair"]
+            row.update({k: c[k] for k in ("max_length", "input_ids", "attention_mask", "token_type_ids", "tokens")})
+            if "normalized" in c:
+                row["normalized"] = c["normalized"]
+            fh.write(json.dumps(row, ensure_ascii=True) + "\n")
+    tmp.replace(path)
+    return counts
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="output directory (build dir)")
@@ -447,17 +466,7 @@ def main() -> int:
     encode_cases(tok, cases)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
-    tmp = args.out / "tokenizer_golden.jsonl.tmp"
-    with tmp.open("w", encoding="ascii", newline="\n") as fh:
-        for i, c in enumerate(cases):
-            counts[c["category"]] = counts.get(c["category"], 0) + 1
-            row = {"id": i, "category": c["category"], "text": c["text"]}
-            if c["text_pair"] is not None:
-                row["text_pair"] = c["text_pair"]
-            row.update({k: c[k] for k in ("max_length", "input_ids", "attention_mask", "token_type_ids", "tokens")})
-            fh.write(json.dumps(row, ensure_ascii=True) + "\n")
-    tmp.replace(args.out / "tokenizer_golden.jsonl")
+    counts = write_cases(args.out / "tokenizer_golden.jsonl", cases)
     shutil.copyfile(vocab_file, args.out / "vocab.txt")
     meta = {
         "generator": "scripts/gen_tokenizer_golden.py",

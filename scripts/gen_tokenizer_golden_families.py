@@ -352,19 +352,7 @@ def write_variant(d: Path, tok, cases: list[dict], n_curated: int, seed: int, fi
     import tokenizers
     import transformers
 
-    counts: dict[str, int] = {}
-    tmp = d / "tokenizer_golden.jsonl.tmp"
-    with tmp.open("w", encoding="ascii", newline="\n") as fh:
-        for i, c in enumerate(cases):
-            counts[c["category"]] = counts.get(c["category"], 0) + 1
-            row = {"id": i, "category": c["category"], "text": c["text"]}
-            if c["text_pair"] is not None:
-                row["text_pair"] = c["text_pair"]
-            row.update({k: c[k] for k in ("max_length", "input_ids", "attention_mask", "token_type_ids", "tokens")})
-            if "normalized" in c:
-                row["normalized"] = c["normalized"]
-            fh.write(json.dumps(row, ensure_ascii=True) + "\n")
-    tmp.replace(d / "tokenizer_golden.jsonl")
+    counts = wp.write_cases(d / "tokenizer_golden.jsonl", cases)
     tj = json.loads((d / "tokenizer.json").read_text(encoding="utf-8"))
     kind = {"BPE": "bpe", "Unigram": "unigram"}[tj["model"]["type"]]
     meta = {

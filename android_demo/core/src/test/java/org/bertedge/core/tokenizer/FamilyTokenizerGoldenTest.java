@@ -86,19 +86,9 @@ public class FamilyTokenizerGoldenTest {
         Map<String, String> norm = new HashMap<>();
         for (String line : Files.readAllLines(jsonl.toPath(), StandardCharsets.UTF_8)) {
             if (line.isEmpty()) continue;
-            Json.Obj o = Json.Obj.of(Json.parse(line), "tokenizer_golden.jsonl", "");
-            TokenizerGoldenTest.Case c = new TokenizerGoldenTest.Case();
-            c.id = o.int32("id");
-            c.category = o.string("category");
-            c.text = o.string("text");
-            c.pair = o.has("text_pair") ? o.string("text_pair") : null;
-            c.maxLength = o.int32("max_length");
-            c.ids = o.intArray("input_ids");
-            c.mask = o.intArray("attention_mask");
-            c.types = o.intArray("token_type_ids");
-            c.tokens = o.stringList("tokens");
-            if (o.has("normalized")) {
-                norm.put(c.text, o.string("normalized"));
+            TokenizerGoldenTest.Case c = TokenizerGoldenTest.Case.parse(line);
+            if (c.normalized != null) {
+                norm.put(c.text, c.normalized);
             }
             cats.computeIfAbsent(c.category, k -> new ArrayList<>()).add(c);
         }

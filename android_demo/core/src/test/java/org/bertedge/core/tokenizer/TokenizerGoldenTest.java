@@ -49,6 +49,24 @@ public class TokenizerGoldenTest {
         int[] mask;
         int[] types;
         List<String> tokens;
+        String normalized;  // the normalizer's output, where the golden set records it
+
+        /** One line of a tokenizer_golden.jsonl (shared with FamilyTokenizerGoldenTest). */
+        static Case parse(String line) {
+            Json.Obj o = Json.Obj.of(Json.parse(line), "tokenizer_golden.jsonl", "");
+            Case c = new Case();
+            c.id = o.int32("id");
+            c.category = o.string("category");
+            c.text = o.string("text");
+            c.pair = o.has("text_pair") ? o.string("text_pair") : null;
+            c.maxLength = o.int32("max_length");
+            c.ids = o.intArray("input_ids");
+            c.mask = o.intArray("attention_mask");
+            c.types = o.intArray("token_type_ids");
+            c.tokens = o.stringList("tokens");
+            c.normalized = o.has("normalized") ? o.string("normalized") : null;
+            return c;
+        }
     }
 
     private static Map<String, List<Case>> byCategory;
@@ -86,17 +104,7 @@ public class TokenizerGoldenTest {
         List<String> lines = Files.readAllLines(new File(dir, "tokenizer_golden.jsonl").toPath(), StandardCharsets.UTF_8);
         for (String line : lines) {
             if (line.isEmpty()) continue;
-            Json.Obj o = Json.Obj.of(Json.parse(line), "tokenizer_golden.jsonl", "");
-            Case c = new Case();
-            c.id = o.int32("id");
-            c.category = o.string("category");
-            c.text = o.string("text");
-            c.pair = o.has("text_pair") ? o.string("text_pair") : null;
-            c.maxLength = o.int32("max_length");
-            c.ids = o.intArray("input_ids");
-            c.mask = o.intArray("attention_mask");
-            c.types = o.intArray("token_type_ids");
-            c.tokens = o.stringList("tokens");
+            Case c = Case.parse(line);
             cats.computeIfAbsent(c.category, k -> new ArrayList<>()).add(c);
         }
         byCategory = cats;
